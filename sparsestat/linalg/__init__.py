@@ -5,10 +5,12 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.solve` (Cholesky with jitter, Woodbury, rank-one updates, least squares),
 :mod:`~sparsestat.linalg.prox` (thresholds, prox maps, projections),
 :mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
-(multi-device helpers) and :mod:`~sparsestat.linalg.precision` (scoped float64).
+(multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64) and
+:mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies).
 """
 
-from . import kron, operators, precision, prox, sharding, solve, spectral
+from . import host, kron, operators, precision, prox, sharding, solve, spectral
+from .host import to_device
 from .kron import (KronEigh, kron_eigh, kron_eigh_solve, kron_shifted_solve, kron_solve, kron_vectors,
                    nearest_kronecker, unvec, vec)
 from .operators import ColumnScaled, Dense, Kronecker, LinearOperator, aslinearoperator, mode_product
@@ -22,7 +24,7 @@ from .solve import (CholeskyResult, WoodburyResult, cho_solve, chol_downdate, ch
 from .spectral import lanczos_top_eigenvalue, power_iteration, spectral_norm
 
 __all__ = [
-    "kron", "operators", "precision", "prox", "sharding", "solve", "spectral",
+    "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator", "aslinearoperator", "mode_product",
     "vec", "unvec", "kron_vectors", "nearest_kronecker", "KronEigh", "kron_eigh", "kron_eigh_solve",
     "kron_shifted_solve", "kron_solve",

@@ -11,6 +11,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from ..linalg.host import to_device
 
 
 class Problem(NamedTuple):
@@ -59,3 +62,59 @@ def logistic_intercept0(prob: Problem):
     f = jnp.sum(prob.omega * (prob.y > 0))
     f = jnp.clip(f, 1e-12, 1 - 1e-12)
     return jnp.log(f) - jnp.log1p(-f)
+
+
+@jax.tree_util.register_pytree_node_class
+class Design:
+    """The design X (n, p) stored transposed, ``XT`` of shape (p, n), C-contiguous.
+
+    The working-set solvers gather columns of X every round; stored this way a gather is a contiguous
+    row copy (0.4 ms for 1024 of 5000 columns at n = 1000, against 5.4 ms on a row-major X). It acts
+    as X for the two products the solvers use: ``D @ w`` = X w and ``v @ D`` = X^T v.
+    """
+
+    def __init__(self, XT, n=None, p=None):
+        self.XT = XT
+        self.n = XT.shape[1] if n is None else n  # the data's size; XT may be zero-padded past it
+        self.p = XT.shape[0] if p is None else p
+
+    @property
+    def shape(self):
+        return (self.XT.shape[1], self.XT.shape[0])
+
+    @property
+    def dtype(self):
+        return self.XT.dtype
+
+    def __matmul__(self, w):
+        return w @ self.XT
+
+    def __rmatmul__(self, v):
+        return self.XT @ v
+
+    def columns(self, idx):
+        """X[:, idx].T, shape (len(idx), n)."""
+        return jnp.take(self.XT, idx, axis=0)
+
+    def tree_flatten(self):
+        return (self.XT,), (self.n, self.p)
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(children[0], *aux)
+
+
+def pow2(m, lo=8):
+    return max(lo, 1 << int(np.ceil(np.log2(max(m, 1)))))
+
+
+def design(X, *, pad_small: bool = True) -> Design:
+    """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it.
+    Small problems (n p <= 2^16) are zero-padded to power-of-two shapes so that they share executables,
+    others to a multiple of 8 features (zero columns never enter a support; the solvers give padded
+    rows weight 0)."""
+    n, p = X.shape
+    shape = (-(-p // 8) * 8, n)  # working sets are multiples of 8 features (the CD block)
+    if pad_small and n * p <= 2 ** 16:
+        shape = (pow2(p), pow2(n))
+    return Design(to_device(X, transpose=True, shape=shape), n, p)

@@ -85,11 +85,14 @@ def stopping_target(X, prob: Problem, pen, datafit_kind: str, fit_intercept: boo
     return tol * jnp.sum(prob.omega * jnp.logaddexp(0.0, -prob.y * b0))
 
 
-def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_intercept: bool):
-    """(primal, dual or nan, stationarity, corr) at (w, b) on the full problem; corr = -dF/dw."""
+def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_intercept: bool, lin=None, corr=None):
+    """(primal, dual or nan, stationarity, corr) at (w, b) on the full problem; corr = -dF/dw.
+    ``lin``, if given, is the residual y_c - X_c w (quadratic) or X w + b (logistic) at (w, b), and
+    ``corr`` (quadratic only) its correlation X_c^T (omega r), already known to the caller: each saves
+    one product with X."""
     if datafit_kind == "quadratic":
-        r = quad_residual(X, prob, w)
-        corr = quad_corr(X, prob, r)
+        r = quad_residual(X, prob, w) if lin is None else lin
+        corr = quad_corr(X, prob, r) if corr is None else corr
         if pen.is_convex:
             R2 = jnp.sum(prob.omega * r * r)
             ry = jnp.sum(prob.omega * r * (prob.y - prob.ym))
@@ -99,7 +102,7 @@ def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_interce
             dual = jnp.full((), jnp.nan, X.dtype)
         stat = jnp.max(pen.subdiff_distance(w, -corr))
         return primal, dual, stat, corr
-    zlin = X @ w + b
+    zlin = X @ w + b if lin is None else lin
     u = jax.nn.sigmoid(-prob.y * zlin)
     corr = (prob.omega * prob.y * u) @ X
     stat = jnp.max(pen.subdiff_distance(w, -corr))

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.model_selection import check_cv
 
-from .._validation import check_in_interval, check_positive
+from .._validation import check_in_interval, check_int, check_positive
 from ..linalg.precision import enable_x64
 from ._base import SparseLinearBase, check_common
 from .datafits import Quadratic
@@ -24,14 +24,22 @@ __all__ = ["LassoCV", "ElasticNetCV", "cv_mse_path"]
 
 
 def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_intercept=True, positive=False,
-                tol=1e-6, max_iter=1000, solver="auto", batched=True):
+                tol=1e-6, max_iter=1000, solver="auto", batched="auto"):
     """Held-out mean squared error along ``alphas`` (decreasing) for each split in ``folds``.
 
     ``batched=True`` solves all folds at once (weight masks, one vmapped solve per alpha);
-    ``batched=False`` loops over the folds with the training rows sliced out (the reference).
-    Returns an array (n_alphas, n_folds).
+    ``batched=False`` loops over the folds with the training rows sliced out, one warm-started path
+    per fold. ``"auto"`` (default) batches on accelerators and loops on CPU, where the loop measured
+    2.2x faster (1000 x 5000, 5 folds x 50 alphas: 7.1 s against 15.5 s; the unbatched solver has
+    no lock-step and no batch axis in its coordinate loop). Returns an array (n_alphas, n_folds).
     """
+    import jax
+
+    from ._problem import design
     from .solve import solve_batch
+
+    if batched == "auto":
+        batched = jax.default_backend() != "cpu"
 
     n = X.shape[0]
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
@@ -49,10 +57,12 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
             for k, (tr, _) in enumerate(folds):
                 masks[k, tr] = s[tr]
             Y = np.broadcast_to(y, (K, n))
-            W = None
+            W = warm = None
+            Xs = design(X) if solver in ("auto", "ws_cd") else X  # one device copy for all alphas
             for i, a in enumerate(alphas):
-                res = solve_batch(X, Y, Quadratic(), pen_for(a), solver=solver, tol=tol, max_iter=max_iter, W0=W,
-                                  sample_weights=masks, fit_intercept=fit_intercept)
+                res, warm = solve_batch(Xs, Y, Quadratic(), pen_for(a), solver=solver, tol=tol, max_iter=max_iter,
+                                        W0=W, sample_weights=masks, fit_intercept=fit_intercept, warm=warm,
+                                        return_warm=True)
                 W = np.asarray(res.coef)
                 b = np.asarray(res.intercept)
                 for k, (_, te) in enumerate(folds):
@@ -60,11 +70,12 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
                     mse[i, k] = np.average(r * r, weights=s[te])
         else:
             for k, (tr, te) in enumerate(folds):
-                w = None
+                w = warm = None
+                Xs = design(X[tr]) if solver in ("auto", "ws_cd") else X[tr]
                 for i, a in enumerate(alphas):
-                    res = solve_batch(X[tr], y[tr][None], Quadratic(), pen_for(a), solver=solver, tol=tol,
-                                      max_iter=max_iter, W0=w, sample_weights=s[tr][None],
-                                      fit_intercept=fit_intercept)
+                    res, warm = solve_batch(Xs, y[tr][None], Quadratic(), pen_for(a), solver=solver, tol=tol,
+                                            max_iter=max_iter, W0=w, sample_weights=s[tr][None],
+                                            fit_intercept=fit_intercept, warm=warm, return_warm=True)
                     w = np.asarray(res.coef)
                     r = y[te] - X[te] @ w[0] - float(res.intercept[0])
                     mse[i, k] = np.average(r * r, weights=s[te])
@@ -83,15 +94,18 @@ class _CVBase(RegressorMixin, SparseLinearBase):
         ratios = self._l1_ratios()
         folds = list(check_cv(self.cv).split(X, y))
         grids, paths = [], []
+        alphas = self.alphas
+        if self.n_alphas is not None:  # scikit-learn < 1.9 spelling of an integer grid size
+            alphas = check_int(self.n_alphas, "n_alphas", lower=1)
         for r in ratios:
-            if self.alphas is None or isinstance(self.alphas, (int, np.integer)):
-                n_alphas = 100 if self.alphas is None else int(self.alphas)
+            if alphas is None or isinstance(alphas, (int, np.integer)):
+                n_alphas = 100 if alphas is None else int(alphas)
                 if n_alphas < 1:
-                    raise ValueError(f"alphas must be a positive integer or an array, got {self.alphas!r}")
+                    raise ValueError(f"alphas must be a positive integer or an array, got {alphas!r}")
                 grid = alpha_grid(X, y, l1_ratio=r, eps=self.eps, n_alphas=n_alphas,
                                   fit_intercept=self.fit_intercept, sample_weight=sw, positive=self.positive)
             else:
-                grid = _resolve_alphas(X, y, self.alphas, self.eps, r, self.positive)
+                grid = _resolve_alphas(X, y, alphas, self.eps, r, self.positive)
             mse = cv_mse_path(X, y, grid, folds, l1_ratio=r, sample_weight=sw, fit_intercept=self.fit_intercept,
                               positive=self.positive, tol=self.tol, max_iter=self.max_iter)
             grids.append(grid)
@@ -132,6 +146,8 @@ class LassoCV(_CVBase):
         alpha_min / alpha_max of the grid.
     alphas : int or array, default=100
         Number of grid values (log-spaced from alpha_max) or the grid itself.
+    n_alphas : int, optional
+        The grid size under its scikit-learn < 1.9 name; overrides ``alphas`` when given.
     cv : int, splitter or iterable, default=None (5-fold KFold without shuffling)
     fit_intercept, positive, max_iter, tol : as :class:`Lasso`
 
@@ -140,10 +156,11 @@ class LassoCV(_CVBase):
     alpha_, alpha_1se_, alphas_, mse_path_ (n_alphas, n_folds), coef_, intercept_, dual_gap_, n_iter_
     """
 
-    def __init__(self, *, eps=1e-3, alphas=100, cv=None, fit_intercept=True, positive=False, max_iter=1000,
-                 tol=1e-6):
+    def __init__(self, *, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True, positive=False,
+                 max_iter=1000, tol=1e-6):
         self.eps = eps
         self.alphas = alphas
+        self.n_alphas = n_alphas
         self.cv = cv
         self.fit_intercept = fit_intercept
         self.positive = positive
@@ -158,18 +175,19 @@ class ElasticNetCV(_CVBase):
     Parameters
     ----------
     l1_ratio : float or list of floats in (0, 1], default=0.5
-    eps, alphas, cv, fit_intercept, positive, max_iter, tol : as :class:`LassoCV`
+    eps, alphas, n_alphas, cv, fit_intercept, positive, max_iter, tol : as :class:`LassoCV`
 
     Attributes
     ----------
     alpha_, l1_ratio_, alpha_1se_, alphas_, mse_path_ ((n_l1_ratios,) n_alphas, n_folds), coef_, intercept_
     """
 
-    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, cv=None, fit_intercept=True, positive=False,
-                 max_iter=1000, tol=1e-6):
+    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True,
+                 positive=False, max_iter=1000, tol=1e-6):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.alphas = alphas
+        self.n_alphas = n_alphas
         self.cv = cv
         self.fit_intercept = fit_intercept
         self.positive = positive

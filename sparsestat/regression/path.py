@@ -69,6 +69,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     dual_gaps : (n_alphas,) or (n_targets, n_alphas), objective units
     n_iters : (n_alphas,) or (n_targets, n_alphas), if ``return_n_iter``
     """
+    from ._problem import design
     from .solve import solve_batch
 
     X = check_array_arg(X, "X", ndim=2, dtype=np.float64)
@@ -89,11 +90,13 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     iters = np.zeros((T, alphas.size), dtype=np.int64)
     sw = None if sample_weight is None else np.asarray(sample_weight, float)[None]
     with enable_x64():
+        Xs = design(X) if solver in ("auto", "ws_cd") else X  # one device copy for the whole path
+        warm = None  # residuals and correlations of W: they do not depend on alpha
         for k, a in enumerate(alphas):
             pen = (L1(float(a), None, bool(positive)) if l1_ratio == 1.0
                    else L1L2(float(a), float(l1_ratio), None, bool(positive)))
-            res = solve_batch(X, Y, Quadratic(), pen, solver=solver,
-                              tol=tol, max_iter=max_iter, W0=W, sample_weights=sw, fit_intercept=False)
+            res, warm = solve_batch(Xs, Y, Quadratic(), pen, solver=solver, tol=tol, max_iter=max_iter, W0=W,
+                                    sample_weights=sw, fit_intercept=False, warm=warm, return_warm=True)
             W = np.asarray(res.coef)
             coefs[:, :, k] = W
             gaps[:, k] = np.asarray(res.gap)

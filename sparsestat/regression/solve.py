@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._problem import logistic_intercept0, prepare
+from ._problem import Design, design, logistic_intercept0, pow2, prepare
 from .certificates import stopping_target
 from .datafits import Logistic, Quadratic
 from .fista import fista_solve
@@ -81,10 +81,6 @@ def _pick_solver(solver, datafit, penalty, traced):
     return solver
 
 
-def _pow2(m, lo=8):
-    return max(lo, 1 << int(np.ceil(np.log2(max(m, 1)))))
-
-
 @functools.partial(jax.jit, static_argnames=("kind", "fit_intercept"))
 def _prepare_batch(X, Y, S, pens, tol, *, kind, fit_intercept):
     center = kind == "quadratic" and fit_intercept
@@ -111,21 +107,34 @@ def _iht_batch(X, probs, W, k, tol, max_iter, *, cap):
 
 
 def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1000, W0=None,
-                sample_weights=None, fit_intercept=True, pad_small=True):
+                sample_weights=None, fit_intercept=True, pad_small=True, warm=None, return_warm=False):
     """Solve T problems sharing X: ``Y`` (T, n), ``penalties`` a penalty whose leaves have a leading
     axis T (or are scalars, broadcast), ``sample_weights`` (T, n) or (n,) or None, ``W0`` (T, p).
+    ``X`` may be a :class:`~sparsestat.regression._problem.Design` (from ``design(X)``) to pay the
+    device copy once over many calls.
 
     Working-set solvers run one host loop for the whole batch (vmapped rounds, common bucket); FISTA
     and IHT are vmapped. Returns a SolveResult whose fields have a leading axis T.
+
+    Paths: with ``return_warm=True`` the working-set solvers also return an opaque ``warm`` value
+    (the residuals and correlations of the solutions); passing it back with ``W0`` = those solutions
+    on the same X, Y and weights (another penalty) skips two products with X per problem.
     """
-    X = jnp.asarray(X)
-    dtype = X.dtype
-    Y = jnp.asarray(Y, dtype)
-    T, n = Y.shape
-    p = X.shape[1]
-    kind = datafit.kind
     traced = _is_traced(X, Y)
     name = _pick_solver(solver, datafit, penalties, traced)
+    working_set = name in ("ws_cd", "ws_prox_newton")
+    if isinstance(X, Design):
+        D = X
+        n, p = D.n, D.p
+        dtype = D.dtype
+    else:
+        D = None
+        X = X if isinstance(X, jax.Array) else np.asarray(X)
+        n, p = X.shape
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype if jnp.issubdtype(X.dtype, jnp.inexact) else float)
+    Y = jnp.asarray(Y, dtype)
+    T = Y.shape[0]
+    kind = datafit.kind
     if kind == "logistic":
         Y = jnp.where(Y > 0, 1.0, -1.0).astype(dtype)
     sw = sample_weights if sample_weights is not None else datafit.sample_weight
@@ -141,21 +150,29 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     W = jnp.zeros((T, p), dtype) if W0 is None else jnp.broadcast_to(jnp.asarray(W0, dtype), (T, p))
 
     # zero-pad small problems to power-of-two shapes (weight-0 rows, zero columns): shared executables
-    n_pad, p_pad = n, p
-    if pad_small and not traced and n * p <= 2 ** 16:
-        n_pad, p_pad = _pow2(n), _pow2(p)
+    if D is None:
+        D = design(X, pad_small=pad_small and not traced) if working_set else None
+    n_pad, p_pad = (D.shape if D is not None else (n, p))
+    if D is None:
+        X = jnp.asarray(X, dtype)
+        if pad_small and not traced and n * p <= 2 ** 16:
+            n_pad, p_pad = pow2(n), pow2(p)
+            X = jnp.pad(X, ((0, n_pad - n), (0, p_pad - p)))
+    elif not working_set:
+        X = D.XT.T  # a Design handed to a FISTA/IHT solver: materialise X once
     if (n_pad, p_pad) != (n, p):
-        X = jnp.pad(X, ((0, n_pad - n), (0, p_pad - p)))
         Y = jnp.pad(Y, ((0, 0), (0, n_pad - n)))
         S = jnp.pad(S, ((0, 0), (0, n_pad - n)))
         W = jnp.pad(W, ((0, 0), (0, p_pad - p)))
         if getattr(pens, "weights", None) is not None:
             pens = pens._replace_weights(jnp.pad(pens.weights, ((0, 0), (0, p_pad - p)), constant_values=1.0))
 
-    probs, targets = _prepare_batch(X, Y, S, pens, tol, kind=kind, fit_intercept=fit_intercept)
-    if name in ("ws_cd", "ws_prox_newton"):
-        st = ws_solve(X, probs, pens, W, targets, datafit_kind=kind, fit_intercept=fit_intercept,
-                      max_iter=max_iter)
+    A = D if working_set else X
+    probs, targets = _prepare_batch(A, Y, S, pens, tol, kind=kind, fit_intercept=fit_intercept)
+    if working_set:
+        st = ws_solve(D, probs, pens, W, targets, datafit_kind=kind, fit_intercept=fit_intercept,
+                      max_iter=max_iter, warm=warm if kind == "quadratic" else None)
+        warm = (st.lin, st.corr)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     elif name in ("fista", "ws_fista"):
         st = _fista_batch(X, probs, pens, W, targets, max_iter, kind=kind, fit_intercept=fit_intercept)
@@ -168,7 +185,8 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     if kind == "quadratic":
         b = (probs.ym - jnp.sum(coef * probs.xm, axis=1)) if fit_intercept else jnp.zeros((T,), dtype)
     coef = coef[:, :p]
-    return SolveResult(coef, b, gap, n_iter, conv)
+    res = SolveResult(coef, b, gap, n_iter, conv)
+    return (res, warm if working_set else None) if return_warm else res
 
 
 def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=None, sample_weight=None,
@@ -203,10 +221,11 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     """
     _check_pair(datafit, penalty)
     traced = _is_traced(X, y, w0, sample_weight)
-    X = jnp.asarray(X)
+    X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    y = jnp.asarray(y, X.dtype)
+    dtype = jax.dtypes.canonicalize_dtype(X.dtype if jnp.issubdtype(X.dtype, jnp.inexact) else float)
+    y = jnp.asarray(y, dtype)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
     if not traced:
@@ -220,8 +239,8 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
                 raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {s.shape}")
             if np.any(s < 0) or not np.all(np.isfinite(s)) or s.sum() <= 0:
                 raise ValueError("sample_weight must be finite, non-negative and not all zero")
-    W0 = None if w0 is None else jnp.asarray(w0, X.dtype)[None]
-    sw = None if sample_weight is None else jnp.asarray(sample_weight, X.dtype)[None]
+    W0 = None if w0 is None else jnp.asarray(w0, dtype)[None]
+    sw = None if sample_weight is None else jnp.asarray(sample_weight, dtype)[None]
     res = solve_batch(X, y[None], datafit, penalty, solver=solver, tol=tol, max_iter=max_iter, W0=W0,
                       sample_weights=sw, fit_intercept=fit_intercept)
     return SolveResult(*(f[0] for f in res))

@@ -1,0 +1,64 @@
+"""Host-to-device transfer of large numpy arrays without the slow path.
+
+On CPU, ``jnp.asarray`` of a numpy array that is not 64-byte aligned copies it element by element
+(~1 GB/s: 46 ms for a 1000 x 5000 float64 design on the 2-core dev machine), while
+``jax.device_put`` of an aligned, C-contiguous buffer is zero-copy (0.1 ms). :func:`to_device` makes
+one aligned copy with numpy (7 ms for the same array; 14 ms when it also transposes) and hands it over.
+The copy is owned by the returned jax array, so later changes to the caller's array cannot leak in.
+On accelerators this is an ordinary transfer.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+__all__ = ["aligned_empty", "to_device"]
+
+ALIGNMENT = 64
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous numpy array whose data pointer is a multiple of 64 bytes."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64))
+    buf = np.empty(size * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
+    off = (-buf.ctypes.data) % ALIGNMENT
+    return buf[off:off + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def to_device(a, *, dtype=None, transpose: bool = False, shape=None) -> jax.Array:
+    """Copy a 2-D (or any) numpy array to the default device as a fresh, aligned buffer.
+
+    Parameters
+    ----------
+    a : array_like
+        Host array (a jax array is returned as is, transposed or padded with jnp if asked).
+    dtype : dtype, optional
+        Target dtype (default: ``a``'s dtype, canonicalised by jax: float64 becomes float32 unless
+        float64 is enabled).
+    transpose : bool
+        Store ``a.T`` (2-D only): column gathers of ``a`` become contiguous row gathers.
+    shape : tuple, optional
+        Zero-pad to this shape (after transposing); each axis must be >= the data's.
+    """
+    if isinstance(a, jax.Array):
+        import jax.numpy as jnp
+
+        out = a.T if transpose else a
+        if dtype is not None:
+            out = out.astype(dtype)
+        if shape is not None and tuple(shape) != out.shape:
+            out = jnp.pad(out, [(0, s - d) for s, d in zip(shape, out.shape)])
+        return out
+    a = np.asarray(a)
+    dt = jax.dtypes.canonicalize_dtype(a.dtype if dtype is None else dtype)
+    src = a.T if transpose else a
+    shape = src.shape if shape is None else tuple(shape)
+    if len(shape) != src.ndim or any(s < d for s, d in zip(shape, src.shape)):
+        raise ValueError(f"shape must have {src.ndim} axes, each >= {src.shape}, got {shape}")
+    out = aligned_empty(shape, dt)
+    if shape != src.shape:
+        out[...] = 0
+    out[tuple(slice(0, d) for d in src.shape)] = src
+    return jax.device_put(out)

@@ -1,0 +1,100 @@
+"""Working-set internals against plain references: the selection primitive, the blocked CD epoch,
+path warm starts, odd feature counts (padding to the CD block)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.linear_model import Lasso as SkLasso
+
+from sparsestat.linalg import enable_x64
+from sparsestat.regression import L1, L1L2, Lasso, LassoCV, Quadratic, lasso_path, solve_batch
+from sparsestat.regression import working_set as ws
+from sparsestat.regression._problem import design
+
+from ._data import alpha_max, numpy_gap, problem
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_select_top_is_a_top_m_set_in_index_order(seed, x64):
+    rng = np.random.default_rng(seed)
+    p, size = 300, 128
+    s = rng.standard_normal(p) ** 2
+    s[rng.integers(0, p, 20)] = np.inf           # the support
+    if seed % 2:
+        s[rng.random(p) < 0.7] = 0.0             # many exact ties at zero
+        s = np.round(s, 1)                       # and ties elsewhere
+    sel = jax.jit(ws.select_top, static_argnums=2)
+    for m in (8, 40, 128):
+        idx = np.asarray(sel(jnp.asarray(s), m, size))
+        assert len(set(idx.tolist())) == size      # distinct: scatters back without conflicts
+        chosen = idx[:m]
+        assert np.all(np.diff(chosen) > 0)         # index order
+        kth = np.sort(s)[::-1][m - 1]
+        assert np.all(s[chosen] >= kth) and np.sum(s > kth) <= m
+        assert np.all(np.isin(np.flatnonzero(np.isinf(s)), chosen)) or m < np.isinf(s).sum()
+
+
+def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
+    rng = np.random.default_rng(1)
+    B, n, m = 32, 50, 24
+    Z = rng.standard_normal((B, n)) / np.sqrt(n)
+    Z[5] = 0.0  # an empty row stays at zero
+    yt = rng.standard_normal(n)
+    w = np.where(rng.random(B) < 0.5, rng.standard_normal(B), 0.0)
+    w[5] = 0.0
+    pen = L1L2(0.03 / 0.7, 0.7)  # l1 = alpha l1_ratio = 0.03, l2 = alpha (1 - l1_ratio)
+    l1, l2 = 0.03, 0.03 / 0.7 * 0.3
+    L = np.sum(Z * Z, axis=1)
+    inv = np.where(L > 0, 1 / np.where(L > 0, L, 1), 0.0)
+    out_w, out_r = ws._cd_epoch(jnp.asarray(Z), ws._block_gram(jnp.asarray(Z)), jnp.asarray(inv), jnp.asarray(w),
+                                jnp.asarray(yt - w @ Z), pen, m)
+    # reference: one cyclic pass, one coordinate at a time, over the first m rows
+    wr, r = w.copy(), yt - w @ Z
+    for j in range(m):
+        if L[j] == 0:
+            wr[j] = 0.0
+            continue
+        z = wr[j] + Z[j] @ r / L[j]
+        new = np.sign(z) * max(abs(z) - l1 / L[j], 0.0) / (1 + l2 / L[j])
+        r -= (new - wr[j]) * Z[j]
+        wr[j] = new
+    np.testing.assert_allclose(np.asarray(out_w), wr, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(out_r), r, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(np.asarray(out_w)[m:], w[m:])  # padding rows untouched
+
+
+def test_path_warm_start_equals_cold_solves(x64):
+    X, y, _ = problem(40, 60, seed=3)
+    amax = alpha_max(X, y, False)
+    alphas = amax * np.geomspace(0.5, 0.02, 6)
+    _, coefs, gaps = lasso_path(X, y, alphas=alphas, tol=1e-12, max_iter=100000)
+    scale = np.mean(y * y)
+    for k, a in enumerate(alphas):
+        cold = solve_batch(X, y[None], Quadratic(), L1(float(a)), tol=1e-12, max_iter=100000, fit_intercept=False)
+        np.testing.assert_allclose(coefs[:, k], np.asarray(cold.coef[0]), atol=1e-6)
+        g, _, _ = numpy_gap(X, y, coefs[:, k], a, 1.0, False, None)
+        assert g <= gaps[k] * 1.01 + 1e-15 and gaps[k] <= 1e-12 * scale * 1.01
+
+
+def test_feature_count_not_a_multiple_of_the_cd_block():
+    # n p > 2^16: no power-of-two padding, the design is padded to a multiple of 8 features
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, 101))
+    y = X[:, :5] @ np.ones(5) + 0.1 * rng.standard_normal(700)
+    a = 0.02
+    ours = Lasso(alpha=a, tol=1e-10).fit(X, y)
+    peer = SkLasso(alpha=a, tol=1e-12, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, peer.coef_, atol=1e-6)
+    with enable_x64():
+        assert design(X).shape == (700, 104)
+
+
+def test_lassocv_n_alphas_is_the_old_name_of_an_integer_alphas():
+    X, y, _ = problem(40, 60, seed=5)
+    a = LassoCV(alphas=6, cv=3, tol=1e-8).fit(X, y)
+    b = LassoCV(n_alphas=6, alphas=100, cv=3, tol=1e-8).fit(X, y)
+    np.testing.assert_array_equal(a.alphas_, b.alphas_)
+    assert a.alpha_ == b.alpha_
+    with pytest.raises(ValueError, match="n_alphas"):
+        LassoCV(n_alphas=0).fit(X, y)
