@@ -64,6 +64,7 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
     np.testing.assert_array_equal(np.asarray(out_w)[m:], w[m:])  # padding rows untouched
 
 
+@pytest.mark.slow  # compiles several bucket sizes; run with -m slow
 def test_path_warm_start_equals_cold_solves(x64):
     X, y, _ = problem(40, 60, seed=3)
     amax = alpha_max(X, y, False)
@@ -77,6 +78,7 @@ def test_path_warm_start_equals_cold_solves(x64):
         assert g <= gaps[k] * 1.01 + 1e-15 and gaps[k] <= 1e-12 * scale * 1.01
 
 
+@pytest.mark.slow  # compiles several bucket sizes; run with -m slow
 def test_feature_count_not_a_multiple_of_the_cd_block():
     # n p > 2^16: no power-of-two padding, the design is padded to a multiple of 8 features
     rng = np.random.default_rng(0)
@@ -90,6 +92,7 @@ def test_feature_count_not_a_multiple_of_the_cd_block():
         assert design(X).shape == (700, 104)
 
 
+@pytest.mark.slow  # compiles several bucket sizes; run with -m slow
 def test_lassocv_n_alphas_is_the_old_name_of_an_integer_alphas():
     X, y, _ = problem(40, 60, seed=5)
     a = LassoCV(alphas=6, cv=3, tol=1e-8).fit(X, y)
