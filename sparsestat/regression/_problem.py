@@ -108,7 +108,7 @@ def pow2(m, lo=8):
     return max(lo, 1 << int(np.ceil(np.log2(max(m, 1)))))
 
 
-def design(X, *, pad_small: bool = True) -> Design:
+def design(X, *, pad_small: bool = True, dtype=None) -> Design:
     """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it.
     Small problems (n p <= 2^16) are zero-padded to power-of-two shapes so that they share executables,
     others to a multiple of 8 features (zero columns never enter a support; the solvers give padded
@@ -117,4 +117,4 @@ def design(X, *, pad_small: bool = True) -> Design:
     shape = (-(-p // 8) * 8, n)  # working sets are multiples of 8 features (the CD block)
     if pad_small and n * p <= 2 ** 16:
         shape = (pow2(p), pow2(n))
-    return Design(to_device(X, transpose=True, shape=shape), n, p)
+    return Design(to_device(X, dtype=dtype, transpose=True, shape=shape), n, p)

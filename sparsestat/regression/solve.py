@@ -150,16 +150,18 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     W = jnp.zeros((T, p), dtype) if W0 is None else jnp.broadcast_to(jnp.asarray(W0, dtype), (T, p))
 
     # zero-pad small problems to power-of-two shapes (weight-0 rows, zero columns): shared executables
-    if D is None:
-        D = design(X, pad_small=pad_small and not traced) if working_set else None
-    n_pad, p_pad = (D.shape if D is not None else (n, p))
-    if D is None:
+    if D is None and working_set:
+        D = design(X, pad_small=pad_small and not traced, dtype=dtype)
+    if D is not None:
+        n_pad, p_pad = D.shape
+        if not working_set:
+            X = D.XT.T  # a Design handed to a FISTA/IHT solver: materialise X once
+    else:
         X = jnp.asarray(X, dtype)
+        n_pad, p_pad = n, p
         if pad_small and not traced and n * p <= 2 ** 16:
             n_pad, p_pad = pow2(n), pow2(p)
             X = jnp.pad(X, ((0, n_pad - n), (0, p_pad - p)))
-    elif not working_set:
-        X = D.XT.T  # a Design handed to a FISTA/IHT solver: materialise X once
     if (n_pad, p_pad) != (n, p):
         Y = jnp.pad(Y, ((0, 0), (0, n_pad - n)))
         S = jnp.pad(S, ((0, 0), (0, n_pad - n)))

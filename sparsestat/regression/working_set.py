@@ -7,17 +7,18 @@ X is held as a :class:`~sparsestat.regression._problem.Design` (stored transpose
 working-set columns is a contiguous copy). One round (jitted per working-set bucket size B, vmapped
 over a batch of problems sharing X):
 
-1. W = supp(w) plus the features with the largest stationarity violation at the last certificate,
-   |W| = B; the first m = max(p0, 2 |supp w|) of them are solved (skglm's growth rule), the rest
-   only pad the compiled shape;
-2. solve the subproblem on W to 0.3 x the outer target (inner certificate on W only), which also
-   yields the full residual (all nonzeros are in W);
+1. W = supp(w) plus the features with the largest stationarity violation at the last certificate;
+   the first m = :func:`solved_size` of them are solved, the rest of the bucket (|W| = B) only pads
+   the compiled shape;
+2. solve the subproblem on W by blocked cyclic CD with Anderson extrapolation (quadratic) or
+   prox-Newton (logistic) to 0.3 x the current outer certificate, which also yields the full
+   residual (all nonzeros are in W);
 3. certify the new iterate on the full problem (one product X^T r; the duality gap keeps the best
    dual point seen, nonconvex penalties use stationarity) and score the features for the next round.
 
 Every returned iterate is therefore certified. The host chooses B = min(p, next power of two >=
-max(128, 2 |supp w|)) between rounds (at most ceil(log2 p) + 1 compiled sizes) and reads three
-numbers per problem per round, as celer/skglm do.
+max(128, m)) between rounds (at most ceil(log2 p) + 1 compiled sizes) and reads four numbers per
+problem per round, as celer/skglm do.
 """
 
 from __future__ import annotations
@@ -390,7 +391,7 @@ def _support_counts(state: WSState):
 
 
 def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit_kind: str, fit_intercept: bool, max_iter: int,
-             p0: int = 10, b0=None, warm=None) -> WSState:
+             b0=None, warm=None) -> WSState:
     """Host-driven working-set loop over a batch of problems sharing the design ``D`` (see module
     docstring). The returned iterates are certified (``gap``, ``converged``)."""
     p = D.shape[1]
@@ -405,6 +406,6 @@ def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit_kind: str, fit_int
         if datafit_kind == "quadratic":
             B = bucket_size(solved_size(nnz[active], viol[active], xp=np).max(), p)
         else:
-            B = bucket_size(max(p0, 2 * int(nnz[active].max())), p)
+            B = bucket_size(max(P0, 2 * int(nnz[active].max())), p)  # prox-Newton solves all of B
         state = ws_round(D, probs, pens, state, targets, mi, ws_size=B, datafit_kind=datafit_kind,
                          fit_intercept=fit_intercept)
