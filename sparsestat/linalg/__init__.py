@@ -5,14 +5,16 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.solve` (Cholesky with jitter, Woodbury, rank-one updates, least squares),
 :mod:`~sparsestat.linalg.prox` (thresholds, prox maps, projections),
 :mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
-(multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64) and
-:mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies).
+(multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
+:mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies) and
+:mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock).
 """
 
-from . import host, kron, operators, precision, prox, sharding, solve, spectral
+from . import host, kron, operators, ordering, precision, prox, sharding, solve, spectral
 from .host import to_device
 from .kron import (KronEigh, kron_eigh, kron_eigh_solve, kron_shifted_solve, kron_solve, kron_vectors,
                    nearest_kronecker, unvec, vec)
+from .ordering import after, eigh_each
 from .operators import ColumnScaled, Dense, Kronecker, LinearOperator, aslinearoperator, mode_product
 from .precision import enable_x64, precision_scope
 from .prox import (firm_threshold, hard_threshold, keep_top_k, mcp_penalty, project_box, project_l1_ball,
@@ -25,6 +27,7 @@ from .spectral import lanczos_top_eigenvalue, power_iteration, spectral_norm
 
 __all__ = [
     "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
+    "ordering", "after", "eigh_each",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator", "aslinearoperator", "mode_product",
     "vec", "unvec", "kron_vectors", "nearest_kronecker", "KronEigh", "kron_eigh", "kron_eigh_solve",
     "kron_shifted_solve", "kron_solve",

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._checks import check_square
 from .operators import Kronecker, mode_product
+from .ordering import eigh_each
 
 __all__ = [
     "vec",
@@ -157,12 +158,9 @@ def kron_eigh(factors: Sequence[jax.Array]) -> KronEigh:
         raise ValueError("factors must be a non-empty sequence of square matrices")
     for i, f in enumerate(factors):
         check_square(f, f"factors[{i}]")
-    ws, qs = [], []
-    for f in factors:
-        w, q = jnp.linalg.eigh(f)
-        ws.append(w)
-        qs.append(q)
-    return KronEigh(tuple(ws), tuple(qs))
+    # in turn, not concurrently: see linalg.ordering (batched LAPACK calls can deadlock XLA:CPU's pool)
+    pairs = eigh_each(list(factors))
+    return KronEigh(tuple(w for w, _ in pairs), tuple(q for _, q in pairs))
 
 
 def kron_eigh_solve(eig: KronEigh, b: jax.Array, shift=0.0, diag_scale=None) -> jax.Array:

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve, solve_triangular
 
+from ..linalg.ordering import eigh_each
 from .results import Posterior
 
 __all__ = ["kron_posterior", "dense_posterior", "EStep", "kron_estep", "dense_estep", "multi_mode"]
@@ -58,11 +59,14 @@ def kron_estep(factors: Sequence[jax.Array], gammas: Sequence[jax.Array], y: jax
     """Exact posterior for H = kron(factors), gamma = kron(gammas), through factor eigendecompositions."""
     out_shape = tuple(int(f.shape[0]) for f in factors)
     Us, ps, Gs = [], [], []
+    HGs, Cs = [], []
     for H, g in zip(factors, gammas):
         HG = H * g[None, :].astype(H.dtype)
         C = HG @ jnp.conj(H).T
-        C = 0.5 * (C + jnp.conj(C).T)
-        p, U = jnp.linalg.eigh(C)
+        HGs.append(HG)
+        Cs.append(0.5 * (C + jnp.conj(C).T))
+    # in turn: concurrent batched LAPACK calls can deadlock XLA:CPU's thread pool (linalg.ordering)
+    for HG, (p, U) in zip(HGs, eigh_each(Cs)):
         Us.append(U)
         ps.append(jnp.maximum(p, 0.0))
         Gs.append(jnp.conj(HG).T @ U)            # diag(gamma) H^H U  (gamma real)
