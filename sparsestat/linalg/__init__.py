@@ -23,7 +23,8 @@ from .prox import (firm_threshold, hard_threshold, keep_top_k, mcp_penalty, proj
 from .sharding import make_mesh, pad_axis, shard_leading_axis, sharded_row_sum, sharded_vmap
 from .solve import (CholeskyResult, WoodburyResult, cho_solve, chol_downdate, chol_update, cholesky, lstsq,
                     solve_triangular, spd_solve, woodbury_solve)
-from .spectral import lanczos_top_eigenvalue, power_iteration, spectral_norm
+from .spectral import (SingularTriplet, lanczos_top_eigenvalue, leading_singular_triplet, power_iteration,
+                       spectral_norm)
 
 __all__ = [
     "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
@@ -36,7 +37,7 @@ __all__ = [
     "soft_threshold", "hard_threshold", "firm_threshold", "prox_l1", "prox_elastic_net", "mcp_penalty",
     "scad_penalty", "prox_mcp", "prox_scad", "keep_top_k", "top_k_mask", "project_l2_ball",
     "project_l1_ball", "project_box",
-    "spectral_norm", "power_iteration", "lanczos_top_eigenvalue",
+    "spectral_norm", "power_iteration", "lanczos_top_eigenvalue", "SingularTriplet", "leading_singular_triplet",
     "make_mesh", "pad_axis", "shard_leading_axis", "sharded_vmap", "sharded_row_sum",
     "enable_x64", "precision_scope",
 ]

@@ -64,7 +64,7 @@ def kron_sbl_core(factors: tuple, y: jax.Array, noise_var: jax.Array, cfg: KronC
 
     def mstep(Lam, gammas, masks, e, nv):
         if cfg.method == "svd":
-            return svd_mstep(Lam, sizes, masks)
+            return svd_mstep(Lam, sizes, masks, gammas)
         if cfg.method == "ksbl":
             return ksbl_mstep(Lam, sizes, gammas, masks)
         if cfg.block_sizes is not None:

@@ -16,12 +16,14 @@ def _masks(sizes):
     return tuple(jnp.ones(n, bool) for n in sizes)
 
 
-def test_svd_mstep_two_factors_is_eckart_young(x64):
+@pytest.mark.parametrize("warm", [False, True])
+def test_svd_mstep_two_factors_is_eckart_young(x64, warm):
     import jax.numpy as jnp
 
     rng = np.random.default_rng(0)
     Lam = rng.uniform(0, 1, (7, 5)) ** 2
-    g1, g2 = svd_mstep(jnp.asarray(Lam.ravel()), (7, 5), _masks((7, 5)))
+    gammas = (jnp.ones(7), jnp.asarray(rng.uniform(0.5, 1.5, 5))) if warm else None
+    g1, g2 = svd_mstep(jnp.asarray(Lam.ravel()), (7, 5), _masks((7, 5)), gammas)
     s = np.linalg.svd(Lam, compute_uv=False)
     resid = np.linalg.norm(np.outer(g1, g2) - Lam)
     assert abs(resid - np.sqrt(np.sum(s[1:] ** 2))) <= 1e-10 * np.linalg.norm(Lam)
@@ -29,16 +31,32 @@ def test_svd_mstep_two_factors_is_eckart_young(x64):
     assert np.all(np.asarray(g1) >= 0) and np.all(np.asarray(g2) >= 0)
 
 
+@pytest.mark.parametrize("warm", [False, True])
 @pytest.mark.parametrize("sizes", [(6, 4), (3, 4, 5)])
-def test_svd_mstep_recovers_exact_kronecker(x64, sizes):
+def test_svd_mstep_recovers_exact_kronecker(x64, sizes, warm):
     import jax.numpy as jnp
 
     rng = np.random.default_rng(1)
     parts = [rng.uniform(0.1, 2.0, n) for n in sizes]
     parts[0][2] = 0.0
     Lam = dense_kron(parts)
-    out = svd_mstep(jnp.asarray(Lam), sizes, _masks(sizes))
+    gammas = tuple(jnp.ones(n) for n in sizes) if warm else None
+    out = svd_mstep(jnp.asarray(Lam), sizes, _masks(sizes), gammas)
     assert np.allclose(dense_kron([np.asarray(o) for o in out]), Lam, rtol=0, atol=1e-12 * Lam.max())
+
+
+def test_svd_mstep_power_iteration_equals_full_svd(x64):
+    """The warm-started power-iteration M-step (what kron_sbl runs) equals the full-SVD M-step."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(5)
+    for sizes in [(8, 6), (4, 5, 6)]:
+        Lam = jnp.asarray(rng.uniform(0, 1, int(np.prod(sizes))) ** 3)
+        gammas = tuple(jnp.asarray(rng.uniform(0.1, 1.0, n)) for n in sizes)
+        ref = svd_mstep(Lam, sizes, _masks(sizes))
+        got = svd_mstep(Lam, sizes, _masks(sizes), gammas)
+        for a, b in zip(got, ref):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-8, atol=1e-10 * float(jnp.max(b)))
 
 
 def test_am_sweeps_never_increase_q_and_reach_a_stationary_point(x64):
