@@ -24,7 +24,8 @@ from jax import lax
 from .posterior import EStep
 from .results import SBLResult, SBLTrace
 
-__all__ = ["EMConfig", "run_em", "kron_full", "prune_masks"]
+__all__ = ["EMConfig", "EMState", "em_init", "em_step", "em_done", "em_finish", "run_em", "run_em_pool", "resolve_lanes",
+           "kron_full", "prune_masks"]
 
 
 class EMConfig(NamedTuple):
@@ -61,54 +62,162 @@ def prune_masks(gammas, masks, prune, prune_abs):
     return tuple(out)
 
 
+class EMState(NamedTuple):
+    """State of one problem's EM loop (internal; blackjax-style ``init``/``step``)."""
+
+    t: jax.Array
+    gammas: tuple
+    masks: tuple
+    noise_var: jax.Array
+    converged: jax.Array
+    floor: jax.Array
+    cost_tr: jax.Array
+    change_tr: jax.Array
+    gamma_tr: tuple
+
+
+def em_init(gammas0: tuple, y: jax.Array, noise_var0: jax.Array, cfg: EMConfig) -> EMState:
+    """Initial state; ``converged`` is already True for y = 0 (the answer is 0)."""
+    rdtype = gammas0[0].dtype
+    M = y.shape[0]
+    ysq = jnp.sum(jnp.abs(y) ** 2)
+    floor = jnp.maximum(1e-12 * ysq / M, jnp.finfo(rdtype).tiny).astype(rdtype)
+    nv0 = jnp.maximum(jnp.asarray(noise_var0, rdtype), floor)
+    T = cfg.max_iter if cfg.return_trace else 0
+    nan = jnp.full((T,), jnp.nan, rdtype)
+    g_tr0 = tuple(jnp.full((T,) + g.shape, jnp.nan, rdtype) for g in gammas0)
+    masks0 = tuple(jnp.ones(g.shape, bool) for g in gammas0)
+    return EMState(jnp.zeros((), jnp.int32), tuple(gammas0), masks0, nv0, ysq == 0, floor, nan, nan, g_tr0)
+
+
+def em_done(state: EMState, cfg: EMConfig) -> jax.Array:
+    """True once the loop has stopped (converged or at the iteration cap)."""
+    return state.converged | (state.t >= cfg.max_iter)
+
+
+def em_step(estep: Callable, mstep: Callable, state: EMState, y: jax.Array, cfg: EMConfig) -> EMState:
+    """One EM iteration (prune, E-step, M-step, noise update, stopping test)."""
+    rdtype = state.gammas[0].dtype
+    M = y.shape[0]
+    tiny = jnp.finfo(rdtype).tiny
+    t, gammas, masks, nv = state.t, state.gammas, state.masks, state.noise_var
+    old = kron_full(gammas)
+    masks = prune_masks(gammas, masks, cfg.prune, cfg.prune_abs)
+    gammas = tuple(jnp.where(m, g, 0.0) for g, m in zip(gammas, masks))
+    e = estep(gammas, masks, nv)
+    full_mask = kron_full([m.astype(rdtype) for m in masks]) > 0
+    Lam = jnp.where(full_mask, jnp.maximum(e.var, 0.0) + jnp.abs(e.mean) ** 2, 0.0).astype(rdtype)
+    new = mstep(Lam, gammas, masks, e, nv)
+    new = tuple(jnp.where(m, g, 0.0).astype(rdtype) for g, m in zip(new, masks))
+    if cfg.learn_noise:
+        if cfg.noise_rule == "mackay":
+            nv_new = e.resid_sq / jnp.maximum(M - e.dof, 1e-3)
+        else:
+            nv_new = (e.resid_sq + nv * e.dof) / M
+        nv = jnp.maximum(nv_new.astype(rdtype), state.floor)
+    change = jnp.linalg.norm(kron_full(new) - old) / jnp.maximum(jnp.linalg.norm(old), tiny)
+    cost_tr, ch_tr, g_tr = state.cost_tr, state.change_tr, state.gamma_tr
+    if cfg.return_trace:
+        cost_tr = cost_tr.at[t].set(e.cost.astype(rdtype))
+        ch_tr = ch_tr.at[t].set(change.astype(rdtype))
+        g_tr = tuple(a.at[t].set(g) for a, g in zip(g_tr, new))
+    return EMState(t + 1, new, masks, nv, change < cfg.tol, state.floor, cost_tr, ch_tr, g_tr)
+
+
+def em_finish(estep: Callable, state: EMState, y: jax.Array, cfg: EMConfig):
+    """Posterior mean with the final gamma; returns (SBLResult, SBLTrace or None)."""
+    e = estep(state.gammas, state.masks, state.noise_var)
+    y_zero = jnp.sum(jnp.abs(y) ** 2) == 0
+    coef = jnp.where(y_zero, jnp.zeros_like(e.mean), e.mean)
+    res = SBLResult(coef, state.gammas, state.noise_var, state.t, state.converged)
+    trace = SBLTrace(state.cost_tr, state.change_tr, state.gamma_tr) if cfg.return_trace else None
+    return res, trace
+
+
 def run_em(estep: Callable[[tuple, tuple, jax.Array], EStep], mstep: Callable, gammas0: tuple, y: jax.Array,
            noise_var0: jax.Array, cfg: EMConfig):
     """Run the EM loop. ``estep(gammas, masks, noise_var) -> EStep``; ``mstep(Lam, gammas, masks, e, nv)
     -> gammas``. Returns (SBLResult, SBLTrace or None)."""
-    rdtype = gammas0[0].dtype
-    M = y.shape[0]
-    ysq = jnp.sum(jnp.abs(y) ** 2)
-    y_zero = ysq == 0
-    floor = jnp.maximum(1e-12 * ysq / M, jnp.finfo(rdtype).tiny)
-    nv0 = jnp.maximum(jnp.asarray(noise_var0, rdtype), floor)
-    masks0 = tuple(jnp.ones(g.shape, bool) for g in gammas0)
-    T = cfg.max_iter
-    nan = jnp.full((T,), jnp.nan, rdtype) if cfg.return_trace else jnp.zeros((0,), rdtype)
-    g_tr0 = tuple(jnp.full((T if cfg.return_trace else 0,) + g.shape, jnp.nan, rdtype) for g in gammas0)
-    tiny = jnp.finfo(rdtype).tiny
+    state = em_init(gammas0, y, noise_var0, cfg)
+    state = lax.while_loop(lambda s: ~em_done(s, cfg), lambda s: em_step(estep, mstep, s, y, cfg), state)
+    return em_finish(estep, state, y, cfg)
 
-    def cond(s):
-        t, _, _, _, conv, _, _, _ = s
-        return (t < T) & ~conv
 
-    def body(s):
-        t, gammas, masks, nv, _, cost_tr, ch_tr, g_tr = s
-        old = kron_full(gammas)
-        masks = prune_masks(gammas, masks, cfg.prune, cfg.prune_abs)
-        gammas = tuple(jnp.where(m, g, 0.0) for g, m in zip(gammas, masks))
-        e = estep(gammas, masks, nv)
-        full_mask = kron_full([m.astype(rdtype) for m in masks]) > 0
-        Lam = jnp.where(full_mask, jnp.maximum(e.var, 0.0) + jnp.abs(e.mean) ** 2, 0.0).astype(rdtype)
-        new = mstep(Lam, gammas, masks, e, nv)
-        new = tuple(jnp.where(m, g, 0.0).astype(rdtype) for g, m in zip(new, masks))
-        if cfg.learn_noise:
-            if cfg.noise_rule == "mackay":
-                nv_new = e.resid_sq / jnp.maximum(M - e.dof, 1e-3)
-            else:
-                nv_new = (e.resid_sq + nv * e.dof) / M
-            nv = jnp.maximum(nv_new.astype(rdtype), floor)
-        change = jnp.linalg.norm(kron_full(new) - old) / jnp.maximum(jnp.linalg.norm(old), tiny)
-        conv = change < cfg.tol
-        if cfg.return_trace:
-            cost_tr = cost_tr.at[t].set(e.cost.astype(rdtype))
-            ch_tr = ch_tr.at[t].set(change.astype(rdtype))
-            g_tr = tuple(a.at[t].set(g) for a, g in zip(g_tr, new))
-        return t + 1, new, masks, nv, conv, cost_tr, ch_tr, g_tr
+def resolve_lanes(lanes, n_problems: int) -> int:
+    """Lanes for :func:`run_em_pool`: ``None`` = 128 on CPU (measured best at 16x32 factors: 64 lanes
+    3.1, 128 2.8, 256 3.2 ms per problem) and 1024 on accelerators, never more than the batch."""
+    from .._validation import check_int
 
-    init = (jnp.zeros((), jnp.int32), tuple(gammas0), masks0, nv0, y_zero, nan, nan, g_tr0)
-    t, gammas, masks, nv, conv, cost_tr, ch_tr, g_tr = lax.while_loop(cond, body, init)
-    e = estep(gammas, masks, nv)
-    coef = jnp.where(y_zero, jnp.zeros_like(e.mean), e.mean)
-    res = SBLResult(coef, gammas, nv, t, conv)
-    trace = SBLTrace(cost_tr, ch_tr, g_tr) if cfg.return_trace else None
-    return res, trace
+    if lanes is None:
+        lanes = 128 if jax.default_backend() == "cpu" else 1024
+    lanes = check_int(lanes, "lanes", lower=1)
+    return int(min(lanes, n_problems))
+
+
+def run_em_pool(parts: Callable, problems, cfg: EMConfig, n_slots: int):
+    """Solve a batch of B problems on ``n_slots`` lanes, refilling a lane as soon as its problem stops.
+
+    A plain ``vmap`` of :func:`run_em` runs every problem for as many iterations as the slowest one
+    (the loop condition is batched); here each lane runs :func:`em_step` on its own problem and, when
+    that problem has stopped, stores its state and takes the next unstarted problem, so the batch
+    costs about sum(n_iter) / n_slots lane-steps instead of B * max(n_iter). Every problem goes through
+    exactly the steps of its single run, so the results equal one-by-one results.
+
+    ``parts(problem) -> (estep, mstep, gammas0, y, noise_var0)`` builds one problem's pieces from its
+    slice of ``problems`` (a pytree whose leaves have the leading batch axis B).
+    """
+    B = int(jax.tree_util.tree_leaves(problems)[0].shape[0])
+    S = int(min(max(n_slots, 1), B))
+
+    def take(idx):
+        return jax.tree_util.tree_map(lambda a: jnp.take(a, jnp.clip(idx, 0, B - 1), axis=0), problems)
+
+    def init_one(prob):
+        _, _, g0, y, nv0 = parts(prob)
+        return em_init(g0, y, nv0, cfg)
+
+    def step_one(prob, st):
+        estep, mstep, _, y, _ = parts(prob)
+        return em_step(estep, mstep, st, y, cfg)
+
+    def done_one(st):
+        return em_done(st, cfg)
+
+    slots0 = jnp.arange(S, dtype=jnp.int32)
+    states0 = jax.vmap(init_one)(take(slots0))
+    out0 = jax.tree_util.tree_map(lambda a: jnp.zeros((B,) + a.shape[1:], a.dtype), states0)
+
+    def sel(mask, a, b):
+        return jax.tree_util.tree_map(
+            lambda x, y: jnp.where(jnp.reshape(mask, mask.shape + (1,) * (x.ndim - 1)), x, y), a, b)
+
+    def cond(c):
+        return c[4] < B
+
+    def body(c):
+        slots, states, nxt, out, n_done = c
+        active = slots < B
+        done = active & jax.vmap(done_one)(states)
+        # store the stopped problems' states (rows of idle lanes are dropped)
+        dest = jnp.where(done, slots, B)
+        out = jax.tree_util.tree_map(lambda o, s: o.at[dest].set(s, mode="drop"), out, states)
+        n_new = jnp.sum(done, dtype=jnp.int32)
+        rank = jnp.cumsum(done, dtype=jnp.int32) - 1
+        cand = nxt + rank
+        slots = jnp.where(done, jnp.where(cand < B, cand, B), slots).astype(jnp.int32)
+        fresh = jax.vmap(init_one)(take(slots))
+        states = sel(done, fresh, states)
+        # one step for every lane with an unfinished problem
+        run = (slots < B) & ~jax.vmap(done_one)(states)
+        stepped = jax.vmap(step_one)(take(slots), states)
+        states = sel(run, stepped, states)
+        return slots, states, nxt + n_new, out, n_done + n_new
+
+    init = (slots0, states0, jnp.asarray(S, jnp.int32), out0, jnp.zeros((), jnp.int32))
+    _, _, _, out, _ = lax.while_loop(cond, body, init)
+
+    def finish_one(prob, st):
+        estep, _, _, y, _ = parts(prob)
+        return em_finish(estep, st, y, cfg)
+
+    return jax.vmap(finish_one)(problems, out)

@@ -27,11 +27,13 @@ def test_single_factor_reduction_equals_classic(x64, method):
     assert np.max(np.abs(full - np.asarray(ref.gamma))) <= 1e-8 * np.max(np.asarray(ref.gamma))
 
 
-@pytest.mark.parametrize("complex_,shared", [(False, True), (False, False), (True, True), (True, False)])
-def test_batched_equals_one_by_one(x64, complex_, shared):
+@pytest.mark.parametrize("complex_,shared,lanes", [(False, True, None), (False, False, None), (True, True, None),
+                                                    (True, False, None), (False, True, 3), (True, False, 3)])
+def test_batched_equals_one_by_one(x64, complex_, shared, lanes):
+    """lanes=3 < 16 problems: lanes are refilled as problems stop, in a different order than they start."""
     p = make_kronecker_sparse(SMALL, [2, 2], 15.0, complex=complex_, n_problems=16, shared_factors=shared,
                               random_state=5)
-    res = kron_sbl(p.factors, p.y, method="svd", noise_var=p.noise_var)
+    res = kron_sbl(p.factors, p.y, method="svd", noise_var=p.noise_var, lanes=lanes)
     iters = np.asarray(res.n_iter)
     assert len(set(iters.tolist())) > 1  # members stop at different iterations
     for b in range(16):
@@ -52,6 +54,43 @@ def test_batched_am_with_learnt_noise_equals_one_by_one(x64):
         assert int(one.n_iter) == int(res.n_iter[b])
         np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
         np.testing.assert_allclose(float(res.noise_var[b]), float(one.noise_var), rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["svd", "am"])
+def test_lane_pool_handles_zero_data_caps_and_traces(x64, method):
+    """A y = 0 member (stops before any step), members capped at max_iter, learnt noise and traces: the
+    pooled batch (2 lanes, 5 problems) equals the one-by-one runs field by field."""
+    p = make_kronecker_sparse(SMALL, [2, 2], 20.0, n_problems=5, shared_factors=True, random_state=11)
+    y = np.array(p.y)
+    y[2] = 0.0
+    kw = dict(method=method, noise_var=None, max_iter=6, return_trace=True)
+    res, tr = kron_sbl(p.factors, y, lanes=2, **kw)
+    for b in range(5):
+        one, tr1 = kron_sbl(p.factors, y[b], **kw)
+        assert int(res.n_iter[b]) == int(one.n_iter) and bool(res.converged[b]) == bool(one.converged)
+        np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(float(res.noise_var[b]), float(one.noise_var), rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(tr.cost[b]), np.asarray(tr1.cost), rtol=1e-10, equal_nan=True)
+    assert int(res.n_iter[2]) == 0 and np.all(np.asarray(res.coef[2]) == 0)
+    assert np.any(np.asarray(res.n_iter) == 6)
+    with pytest.raises(ValueError, match="lanes"):
+        kron_sbl(p.factors, y, method=method, lanes=0)
+
+
+def test_classic_sbl_lane_pool_equals_one_by_one(x64):
+    rng = np.random.default_rng(12)
+    Phi = rng.standard_normal((12, 20))
+    X = np.zeros((5, 20))
+    for b in range(5):
+        X[b, rng.choice(20, 3, replace=False)] = rng.standard_normal(3) + 2.0
+    Y = X @ Phi.T + 0.05 * rng.standard_normal((5, 12))
+    Y[3] = 0.0
+    res = sbl(Phi, Y, noise_var=None, lanes=2)
+    for b in range(5):
+        one = sbl(Phi, Y[b], noise_var=None)
+        assert int(res.n_iter[b]) == int(one.n_iter)
+        np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(np.asarray(res.gamma[b]), np.asarray(one.gamma), rtol=1e-9, atol=1e-12)
 
 
 def test_jit_equals_eager(x64):
