@@ -69,8 +69,8 @@ def logistic_primal_dual(zlin, y, omega, corr_fn, w, pen, fit_intercept):
 
 
 def stopping_target(X, prob: Problem, pen, datafit_kind: str, fit_intercept: bool, tol):
-    """tol times the problem's scale: <y_c, y_c>_omega (quadratic, convex), F(0, b0) (logistic, convex),
-    alpha_max (nonconvex; scale-free in y)."""
+    """tol times the problem's scale: <y_c, y_c>_omega (quadratic, convex), F(0, b0) (logistic, convex; at
+    least 16 eps sum(omega)), alpha_max (nonconvex; scale-free in y)."""
     if not pen.is_convex:
         if datafit_kind == "quadratic":
             corr0 = quad_corr(X, prob, prob.y - prob.ym)
@@ -82,7 +82,10 @@ def stopping_target(X, prob: Problem, pen, datafit_kind: str, fit_intercept: boo
         yc = prob.y - prob.ym
         return tol * jnp.sum(prob.omega * yc * yc)
     b0 = logistic_intercept0(prob) if fit_intercept else jnp.zeros((), X.dtype)
-    return tol * jnp.sum(prob.omega * jnp.logaddexp(0.0, -prob.y * b0))
+    # floor at rounding level: with one effective class (e.g. zero weight on the other) F(0, b0) is ~0,
+    # the optimum sits at an infinite intercept, and tol * F(0, b0) would be unreachable
+    floor = 16 * jnp.finfo(X.dtype).eps * jnp.sum(prob.omega)
+    return jnp.maximum(tol * jnp.sum(prob.omega * jnp.logaddexp(0.0, -prob.y * b0)), floor)
 
 
 def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_intercept: bool, lin=None, corr=None):

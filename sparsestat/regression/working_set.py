@@ -213,30 +213,41 @@ def _logistic_inner(XW, prob: Problem, idx, w, b, pen, sub_target, budget, conve
         gr = -om * y * jax.nn.sigmoid(-y * zlin)
         sg = jax.nn.sigmoid(zlin)
         h = om * sg * (1.0 - sg)
-        H = (Z * Z) @ h
         Hb = jnp.sum(h)
+        # the intercept is profiled out of the Newton model exactly: minimising the quadratic model over
+        # db leaves the h-weighted centred columns Z - mu and gradient gr - h G / Hb, and
+        # db = -(G + h . X d) / Hb afterwards. (As a separate coordinate, CD crawled when the features have
+        # large means: every column is then nearly parallel to the intercept's.)
+        Hb_safe = jnp.where(Hb > 0, Hb, 1.0)
+        G = jnp.sum(gr)
+        mu = fi * jnp.where(Hb > 0, (Z @ h) / Hb_safe, 0.0)
+        Zc = Z - mu[:, None]
+        grc = gr - fi * h * jnp.where(Hb > 0, G / Hb_safe, 0.0)
+        H = (Zc * Zc) @ h
 
         def cd_pass(carry, _):
-            d, db, Xd = carry
+            d, Xd = carry
 
             def coord(j, c):
                 d, Xd = c
-                zj = Z[j]
+                zj = Zc[j]
                 hj = H[j]
                 safe = jnp.where(hj > 0, hj, 1.0)
-                gj = jnp.dot(zj, gr + h * Xd)
+                gj = jnp.dot(zj, grc + h * Xd)
                 cur = wW[j] + d[j]
                 new = jnp.where(hj > 0, pen_W.take(j).prox(cur - gj / safe, 1.0 / safe), 0.0)
                 delta = new - cur
                 return d.at[j].add(delta), Xd + delta * zj
 
             d, Xd = lax.fori_loop(0, Z.shape[0], coord, (d, Xd))
-            gb = jnp.sum(gr + h * Xd)
-            dlt = fi * jnp.where(Hb > 0, -gb / jnp.where(Hb > 0, Hb, 1.0), 0.0)
-            return (d, db + dlt, Xd + dlt), None
+            return (d, Xd), None
 
-        init = (jnp.zeros_like(wW), jnp.zeros((), dtype), jnp.zeros_like(zlin))
-        (d, db, Xd), _ = lax.scan(cd_pass, init, None, length=ANDERSON_K)
+        init = (jnp.zeros_like(wW), jnp.zeros_like(zlin))
+        (d, Xd), _ = lax.scan(cd_pass, init, None, length=ANDERSON_K)
+        # back to the uncentred direction: z changes by Xd - G / Hb, the intercept by -G / Hb - mu . d
+        shift = fi * jnp.where(Hb > 0, -G / Hb_safe, 0.0)
+        db = shift - jnp.dot(mu, d)
+        Xd = Xd + shift
         f0 = objective(zlin, wW)
 
         def ls_cond(c):

@@ -166,3 +166,20 @@ def test_sharded_batch_4_devices(devices_runner):
             print(json.dumps({"n_dev": len(jax.devices()), "err": float(np.abs(np.asarray(sh) - loop).max())}))
     """)
     assert out["n_dev"] == 4 and out["err"] < 1e-8
+
+
+def test_sparse_logistic_intercept_with_uncentred_features():
+    """Shifting every feature by c changes only the intercept (b -> b - c sum(w)); the coefficients are the
+    same. Before the intercept was profiled out of the prox-Newton model, features of mean ~100 made the
+    solver hit max_iter (the intercept's coordinate is then nearly parallel to every column)."""
+    X, y, _ = problem(80, 30, seed=8)
+    yb = (y > np.median(y)).astype(int)
+    a = 0.02
+    ref = SparseLogisticRegression(alpha=a, tol=1e-10).fit(X, yb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning
+        far = SparseLogisticRegression(alpha=a, tol=1e-10).fit(X + 100.0, yb)
+    assert ref.converged_ and far.converged_
+    assert np.count_nonzero(ref.coef_) >= 2
+    np.testing.assert_allclose(far.coef_, ref.coef_, rtol=0, atol=1e-5)
+    assert far.intercept_[0] == pytest.approx(ref.intercept_[0] - 100.0 * ref.coef_.sum(), abs=1e-3)
