@@ -283,7 +283,9 @@ def main(argv=None):
 
             tag = "shared" if shared else "per-problem"
             rows = compare(f"K3 batch {batch} ({tag} factors) svd", [
-                Contender(f"sparsestat vmapped batch of {batch}", lambda: kron_sbl(jF, jy, noise_var=jnv)),
+                Contender(f"sparsestat vmapped batch of {batch} (lane pool)", lambda: kron_sbl(jF, jy, noise_var=jnv)),
+                Contender(f"sparsestat vmapped batch of {batch} (lock step)",
+                          lambda: kron_sbl(jF, jy, noise_var=jnv, lanes=batch)),
                 Contender(f"sparsestat loop of {nloop} jitted single calls", one_by_one),
                 Contender(f"numpy loop of {nloop}", numpy_loop),
             ], repeat=max(1, rep - 1))
@@ -298,11 +300,13 @@ def main(argv=None):
                       f"batched mean NMSE {10 * np.log10(np.mean(10 ** (np.asarray(e) / 10))):.2f} dB, "
                       f"mean n_iter {float(np.mean(np.asarray(bres.n_iter))):.1f}", ""]
             per = {r["method"]: r["s_per_problem"] for r in rows}
-            vm = [v for k, v in per.items() if "vmapped" in k][0]
+            vm = [v for k, v in per.items() if "lane pool" in k][0]
+            ls = [v for k, v in per.items() if "lock step" in k][0]
             lp = [v for k, v in per.items() if "jitted" in k][0]
             npl = [v for k, v in per.items() if "numpy" in k][0]
             summary.append({"size": "16x32", "quantity": f"batch throughput vs jitted loop ({tag})", "ratio": lp / vm})
             summary.append({"size": "16x32", "quantity": f"batch throughput vs numpy loop ({tag})", "ratio": npl / vm})
+            summary.append({"size": "16x32", "quantity": f"lane pool vs lock-step vmap ({tag})", "ratio": ls / vm})
             flush()
     lines += ["## Summary (speed-up ratios, higher is better)", "", format_rows(summary), ""]
     text = "\n".join(lines)
