@@ -108,7 +108,7 @@ class _Rows(list):
         print("row:", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
 
 
-def run(targets, warmup, samples, chains, nuts_warmup, nuts_samples, seed=0):
+def run(targets, warmup, samples, chains, nuts_warmup, nuts_samples, seed=0, samplers=None):
     import jax
     import jax.numpy as jnp
 
@@ -134,12 +134,17 @@ def run(targets, warmup, samples, chains, nuts_warmup, nuts_samples, seed=0):
                 C = np.linalg.inv(-np.asarray(h(jnp.asarray(m))))
             sd_true = np.sqrt(np.diag(C)) if tgt.mean is not None else None
             n_it = chains * (warmup + samples)
+            want = (lambda key: True) if samplers is None else (lambda key: key in samplers)
             # sparsestat AGESS (defaults)
-            r = sample(tgt.logdensity, x0, num_warmup=warmup, num_samples=samples, num_chains=chains,
+            r = None if not want("agess") else sample(tgt.logdensity, x0, num_warmup=warmup, num_samples=samples, num_chains=chains,
                        rng_key=jax.random.PRNGKey(seed), progress_bar=False)
-            ev = float(r.num_evals.sum() + r.warmup_num_evals.sum())
-            rows.append(_row(name, "sparsestat agess", r.samples, ev, n_it, r.run_time, m,
-                             {"compile_s": r.compile_time, "lockstep": r.diagnostics["lockstep_overhead"]}, sd_true))
+            if r is not None:
+                ev = float(r.num_evals.sum() + r.warmup_num_evals.sum())
+                rows.append(_row(name, "sparsestat agess", r.samples, ev, n_it, r.run_time, m,
+                                 {"compile_s": r.compile_time, "lockstep": r.diagnostics["lockstep_overhead"]},
+                                 sd_true))
+            if samplers is not None and samplers == {"agess"}:
+                continue
             # sparsestat ESS with the prior (same setting as blackjax)
             loglik = lambda b, f=tgt.logdensity: f(b) + 0.5 * b @ b  # noqa: E731
             r = sample(loglik, x0, kernel="ess", mean=0.0, cov=1.0, num_warmup=warmup, num_samples=samples,
@@ -186,6 +191,8 @@ def _ratios(rows):
     out = []
     for t in sorted({r["target"] for r in rows}):
         sub = {r["sampler"]: r for r in rows if r["target"] == t}
+        if len(sub) < 5:   # a --samplers subset: no ratios
+            continue
         a, b, n = sub["sparsestat agess"], sub["blackjax elliptical_slice (prior)"], sub["numpyro NUTS"]
         out.append({"target": t, "agess/blackjax ESS per s": a["min_ess/s"] / b["min_ess/s"],
                     "agess/blackjax ESS per 1k ev": a["min_ess/1k_ev"] / b["min_ess/1k_ev"],
@@ -204,8 +211,12 @@ def main(argv=None):
     ap.add_argument("--nuts-warmup", type=int, default=1000)
     ap.add_argument("--nuts-samples", type=int, default=1000)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--samplers", default="all", help="'all' or 'agess' (AGESS alone, for the long 2,000*P runs)")
     a = ap.parse_args(argv)
-    rows = run(a.targets.split(","), a.warmup, a.samples, a.chains, a.nuts_warmup, a.nuts_samples)
+    samplers = None if a.samplers == "all" else set(a.samplers.split(","))
+    if samplers is not None and samplers != {"agess"}:
+        ap.error("--samplers takes 'all' or 'agess'")
+    rows = run(a.targets.split(","), a.warmup, a.samples, a.chains, a.nuts_warmup, a.nuts_samples, samplers=samplers)
     text = ("## bench_mcmc (B1)\n\n" + f"`python -m benchmarks mcmc {' '.join(argv or [])}`\n\n" + machine_info()
             + "\n\n" + _fmt(rows) + "\n\nRatios:\n\n" + _fmt(_ratios(rows)) + "\n")
     print(text)
