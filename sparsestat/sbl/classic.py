@@ -68,10 +68,10 @@ def _compiled(cfg: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0)
         def pooled(Phi, y, nv):
             def parts(prob):
                 yb, nvb, Pb = prob
-                return sbl_parts(Phi if phi_axis is None else Pb, yb, nvb, cfg)
+                return sbl_parts(Phi if Pb is None else Pb, yb, nvb, cfg)
 
-            res, trace = run_em_pool(parts, (y, nv, Phi if phi_axis is not None else jnp.zeros((y.shape[0], 0))),
-                                     cfg.em, lanes)
+            per_problem = Phi if phi_axis is not None else None   # None: an empty pytree leaf, Phi shared
+            res, trace = run_em_pool(parts, (y, nv, per_problem), cfg.em, lanes)
             return res._replace(gamma=res.gamma[0]), trace
 
         return jax.jit(pooled)
@@ -81,8 +81,7 @@ def _compiled(cfg: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0)
 
 
 def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune=1e-3, prune_abs: float = 0.0,
-        update: str = "em", return_trace: bool = False, mesh=None,
-        lanes=None):
+        update: str = "em", return_trace: bool = False, mesh=None, lanes=None):
     """Classic EM sparse Bayesian learning for y = Phi x + n, x ~ N(0, diag(gamma)).
 
     The E-step uses a Cholesky factor of sigma^2 I + Phi Gamma Phi^H (M <= N) or of

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_choice, check_in_interval, check_int, check_nonnegative, check_positive
+from .._validation import check_choice, check_in_interval, check_int, check_nonnegative
 from ._checks import as_factor_list, check_common, check_noise_var, check_prune, check_y
 from .em import EMConfig, resolve_lanes, run_em, run_em_pool
 from .msteps import am_mstep, block_am_mstep, coupling_matrix, ksbl_mstep, svd_mstep
@@ -92,9 +92,6 @@ def _compiled(cfg: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: i
 
     if not batched:
         return jax.jit(single)
-    in_axes = (list(factor_axes), 0, 0)
-    if mesh is None and lanes == 0:
-        return jax.jit(jax.vmap(single, in_axes=in_axes))
     if mesh is None:
         def pooled(factors, y, nv):
             per = [f for f, a in zip(factors, factor_axes) if a is not None]
@@ -120,8 +117,7 @@ def _compiled(cfg: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: i
 
 def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: float = 0.8, noise_var=None,
              max_iter: int = 150, tol: float = 1e-4, prune=None, prune_abs: float = 0.0, init: str = "normalised",
-             am_tol: float = 1e-5, am_max_inner: int = 1000, return_trace: bool = False, mesh=None,
-             lanes=None):
+             am_tol: float = 1e-5, am_max_inner: int = 1000, return_trace: bool = False, mesh=None, lanes=None):
     """Kronecker-structured sparse Bayesian learning (KroSBL) for y = (H_1 kron ... kron H_I) x + n.
 
     The prior is x ~ N(0, diag(gamma_1 kron ... kron gamma_I)); the hyperparameters maximise the type-II

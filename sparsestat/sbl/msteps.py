@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..linalg.kron import kron_vectors as _kron_full
 from ..linalg.kron import nearest_kronecker
 from ..linalg.spectral import leading_singular_triplet
 
@@ -29,13 +30,6 @@ __all__ = ["svd_mstep", "am_sweep", "am_mstep", "q_value", "normalise_factors", 
 
 def _tiny(dtype):
     return jnp.finfo(dtype).tiny
-
-
-def _kron_full(vectors):
-    t = vectors[0]
-    for v in vectors[1:]:
-        t = (t[:, None] * v[None, :]).reshape(-1)
-    return t
 
 
 def normalise_factors(gammas: Sequence[jax.Array]) -> tuple:

@@ -85,12 +85,15 @@ def test_classic_sbl_lane_pool_equals_one_by_one(x64):
         X[b, rng.choice(20, 3, replace=False)] = rng.standard_normal(3) + 2.0
     Y = X @ Phi.T + 0.05 * rng.standard_normal((5, 12))
     Y[3] = 0.0
-    res = sbl(Phi, Y, noise_var=None, lanes=2)
+    Phis = Phi[None] * (1.0 + 0.1 * np.arange(5))[:, None, None]   # one dictionary per problem
+    shared = sbl(Phi, Y, noise_var=None, lanes=2)
+    per = sbl(Phis, Y, noise_var=None, lanes=2)
     for b in range(5):
-        one = sbl(Phi, Y[b], noise_var=None)
-        assert int(res.n_iter[b]) == int(one.n_iter)
-        np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
-        np.testing.assert_allclose(np.asarray(res.gamma[b]), np.asarray(one.gamma), rtol=1e-9, atol=1e-12)
+        for res, P in ((shared, Phi), (per, Phis[b])):
+            one = sbl(P, Y[b], noise_var=None)
+            assert int(res.n_iter[b]) == int(one.n_iter)
+            np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
+            np.testing.assert_allclose(np.asarray(res.gamma[b]), np.asarray(one.gamma), rtol=1e-9, atol=1e-12)
 
 
 def test_jit_equals_eager(x64):
