@@ -189,6 +189,9 @@ def deep_gp(random_state=0, n=35) -> MCMCTarget:
     """
     import jax.numpy as jnp
 
+    from ..linalg.ordering import after
+    from ..linalg.solve import solve_triangular
+
     x = np.linspace(-5.0, 5.0, n)
     y = np.sin(x) + 2.0 * np.exp(-30.0 * x ** 2)
     xj, yj = jnp.asarray(x), jnp.asarray(y)
@@ -204,12 +207,14 @@ def deep_gp(random_state=0, n=35) -> MCMCTarget:
         dx2 = (xj[:, None] - xj[None, :]) ** 2
         K1 = se(dx2, ell[0]) + 1e-8 * eye
         L1 = jnp.linalg.cholesky(K1)
-        a = jnp.linalg.solve(L1, w)          # lower-triangular solve by LU is fine at n = 35
+        a = solve_triangular(L1, w)
         lw = -0.5 * a @ a - jnp.sum(jnp.log(jnp.diagonal(L1)))
         dw2 = (w[:, None] - w[None, :]) ** 2
         K2 = jnp.exp(-0.5 * dx2 / ell[1] ** 2 - 0.5 * dw2 / ell[2] ** 2) + 1e-8 * eye
-        L2 = jnp.linalg.cholesky(K2)
-        b = jnp.linalg.solve(L2, yj)
+        # second factorisation strictly after the first: under vmap over > 128 chains two independent
+        # batched LAPACK calls can deadlock XLA:CPU's thread pool (sparsestat.linalg.ordering)
+        L2 = jnp.linalg.cholesky(after(K2, a))
+        b = solve_triangular(L2, yj)
         ly = -0.5 * (nu + n) * jnp.log1p(b @ b / nu) - jnp.sum(jnp.log(jnp.diagonal(L2)))
         lp = jnp.sum(-2.0 * ell + loglen)    # Gamma(1, rate 2) on each length-scale, in log space
         out = lw + ly + lp

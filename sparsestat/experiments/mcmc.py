@@ -343,6 +343,8 @@ def _predictive_means(draws, x, y, xs):
     import jax
     import jax.numpy as jnp
 
+    from ..linalg.ordering import after
+
     n = len(x)
 
     def one(z):
@@ -352,6 +354,8 @@ def _predictive_means(draws, x, y, xs):
         k1s = jnp.exp(-0.5 * (xs[:, None] - x[None, :]) ** 2 / ell[0] ** 2)
         ws = k1s @ jnp.linalg.solve(K1, w)
         K2 = jnp.exp(-0.5 * dx2 / ell[1] ** 2 - 0.5 * (w[:, None] - w[None, :]) ** 2 / ell[2] ** 2) + 1e-8 * jnp.eye(n)
+        # the two batched LU solves must not run at once on XLA:CPU (see linalg.ordering): 2,000 draws hung
+        K2 = after(K2, ws)
         k2s = jnp.exp(-0.5 * (xs[:, None] - x[None, :]) ** 2 / ell[1] ** 2
                       - 0.5 * (ws[:, None] - w[None, :]) ** 2 / ell[2] ** 2)
         return k2s @ jnp.linalg.solve(K2, y)
@@ -365,7 +369,7 @@ def run_deepgp(quick: bool, out_dir: Path) -> ExperimentResult:
 
     out_dir = Path(out_dir)
     reps = 1 if quick else 10
-    n_iter = 4000 if quick else 250_000
+    n_iter = 16_000 if quick else 250_000
     burn = n_iter // 2
     xs = np.linspace(-5, 5, 20)
     rows, curves = [], {}
