@@ -88,7 +88,7 @@ def main(argv=None):
             return sk_lasso_path(X, y, alphas=alphas, tol=1e-6, max_iter=10000)[1]
 
         cs = [Contender("sparsestat", ours_path), Contender("celer", celer_path), Contender("sklearn", sk_path)]
-        rows = compare(f"B2 lasso path 50 alphas {n}x{p}", cs, repeat=1, verbose=False)
+        rows = compare(f"B2 lasso path 50 alphas {n}x{p}", cs, repeat=args.repeat, verbose=False)
         for r, c in zip(rows, cs):
             gaps = [numpy_rel_gap(X, y, c.result[:, i], al)[0] for i, al in enumerate(alphas)]
             r["max_rel_gap"] = float(np.max(gaps))

@@ -64,6 +64,54 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
     np.testing.assert_array_equal(np.asarray(out_w)[m:], w[m:])  # padding rows untouched
 
 
+def test_block_gram_loop_equals_einsum(x64, monkeypatch):
+    """The loop form used at large B n gives the einsum's blocks exactly."""
+    Z = jnp.asarray(np.random.default_rng(2).standard_normal((64, 30)))
+    ref = np.asarray(ws._block_gram(Z))
+    monkeypatch.setattr(ws, "SMALL_BN", 0)
+    np.testing.assert_array_equal(np.asarray(ws._block_gram(Z)), ref)
+    Zb = np.asarray(Z).reshape(8, 8, 30)
+    np.testing.assert_allclose(ref, Zb @ Zb.transpose(0, 2, 1), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("pen_kind", ["l1", "l1l2"])
+def test_support_cg_step_solves_the_orthant_quadratic_and_never_ascends(pen_kind, x64):
+    """With enough iterations the support step reaches the closed-form minimiser of the subproblem on the
+    current signs (when that minimiser keeps the signs: it is then the Lasso/ENet solution restricted to
+    the support); with few iterations, or signs that must change, it still never increases the objective
+    and never moves a coordinate across zero."""
+    rng = np.random.default_rng(4)
+    B, n = 16, 40
+    Z = rng.standard_normal((B, n)) / np.sqrt(n)
+    w_true = np.zeros(B)
+    w_true[:5] = [3.0, -2.0, 2.5, -3.0, 4.0]
+    yt = w_true @ Z + 0.01 * rng.standard_normal(n)
+    pen = L1(0.01) if pen_kind == "l1" else L1L2(0.02, 0.5)
+    l1, l2 = (0.01, 0.0) if pen_kind == "l1" else (0.01, 0.01)
+    visited = jnp.ones(B, bool)
+
+    def obj(w):
+        r = yt - w @ Z
+        return 0.5 * r @ r + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w
+
+    S = np.arange(5)
+    s = np.sign(w_true[S])
+    ZS = Z[S]
+    exact = np.linalg.solve(ZS @ ZS.T + l2 * np.eye(5), ZS @ yt - l1 * s)
+    assert np.all(np.sign(exact) == s)
+    w0 = w_true.copy()
+    w0[S] *= 0.5  # same signs, far from the minimiser
+    out = np.asarray(ws._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited, 5))
+    np.testing.assert_allclose(out[S], exact, rtol=1e-9, atol=1e-10)
+    np.testing.assert_array_equal(out[5:], 0.0)
+    for trial in range(20):  # random supports and signs: descent, no sign crossing
+        w0 = np.where(rng.random(B) < 0.5, rng.standard_normal(B), 0.0)
+        out = np.asarray(ws._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited,
+                                             int(rng.integers(1, 6))))
+        assert obj(out) <= obj(w0) + 1e-12
+        assert np.all(out * w0 >= 0) and np.all(out[w0 == 0] == 0)
+
+
 @pytest.mark.slow  # compiles several bucket sizes; run with -m slow
 def test_path_warm_start_equals_cold_solves(x64):
     X, y, _ = problem(40, 60, seed=3)
