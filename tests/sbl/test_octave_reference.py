@@ -24,7 +24,7 @@ from sparsestat.sbl.metrics import nmse_db
 KSBL_EIG_ARTEFACT = {"k3_25db": [2, 3, 6], "k3_15db": [1, 4]}
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "octave_reference.json").read_text())
 TOL_DB = 0.1  # both runs stopped by the relative-change rule: same fixed point
-TOL_CAPPED_DB = 0.5  # stopped by R_max = 150 iterations: rounding differences have had 150 steps to grow
+TOL_CAPPED_DB = 0.25  # stopped by R_max = 150 iterations (rounding has had 150 steps to grow; measured 0.12)
 
 
 def _problems(name):
