@@ -4,7 +4,8 @@ Cholesky form; KroSBL with the factor-eigendecomposition E-step), in one script,
     python -m benchmarks sbl [--quick] [--batch 1000] [--out results/bench_sbl.md]
 
 K1: E-step alone (Kronecker vs dense Cholesky), K2: one problem end to end (svd, am, ksbl, classic),
-K3: a batch of problems (vmapped kron_sbl vs a loop over the jitted single call vs a numpy loop).
+K3: a batch of problems (kron_sbl on a batch: in sequence, lane pool, lock step, and split over one forced
+host device per core; vs a loop over the jitted single call vs a numpy loop).
 """
 
 from __future__ import annotations
@@ -25,6 +26,55 @@ SIZES = {
     "3f 8x12x15->15^3": dict(shapes=[(8, 15), (12, 15), (15, 15)], k=[3, 3, 3], snr=25.0),
 }
 PRUNE = {"svd": 1e-3, "am": 1e-2, "ksbl": 1e-2, "classic": 1e-3}
+
+
+_SHARDED_K3 = r"""
+import json, sys, time
+import jax, jax.numpy as jnp, numpy as np
+from sparsestat.datasets import make_kronecker_sparse
+from sparsestat.linalg import enable_x64, make_mesh
+from sparsestat.sbl import kron_sbl
+batch, shared, repeat = int(sys.argv[1]), sys.argv[2] == "1", int(sys.argv[3])
+with enable_x64():
+    pb = make_kronecker_sparse([(16, 32), (16, 32)], [3, 3], 20.0, n_problems=batch, shared_factors=shared,
+                               random_state=7)
+    jF = [jnp.asarray(f) for f in pb.factors]
+    jy, jnv = jnp.asarray(pb.y), jnp.asarray(pb.noise_var)
+    mesh = make_mesh()
+    t0 = time.perf_counter()
+    jax.block_until_ready(kron_sbl(jF, jy, noise_var=jnv, mesh=mesh).coef)
+    first = time.perf_counter() - t0
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        jax.block_until_ready(kron_sbl(jF, jy, noise_var=jnv, mesh=mesh).coef)
+        ts.append(time.perf_counter() - t0)
+print(json.dumps({"first": first, "times": ts}))
+"""
+
+
+def _sharded_k3_row(ref_row, ndev, batch, shared, repeat):
+    """The K3 batch split over ``ndev`` forced host devices (one per core); a separate process, because
+    the device count is fixed when JAX starts. Timed after the other contenders, not alternated."""
+    import json
+    import statistics
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={ndev} " + env.get("XLA_FLAGS", "")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-c", _SHARDED_K3, str(batch), "1" if shared else "0", str(repeat)],
+                          capture_output=True, text=True, env=env, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sharded K3 run failed:\n{proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    med = statistics.median(out["times"])
+    key = [k for k in ref_row if k.startswith("ratio_vs_")][0]
+    return {"task": ref_row["task"], "method": f"sparsestat batch of {batch} on {ndev} host devices (mesh, 1 lane each)",
+            "median_s": med, "min_s": min(out["times"]), "first_call_s": out["first"],
+            key: med / ref_row["median_s"]}
 
 
 # ----------------------------------------------------------------------------------------- numpy reference
@@ -283,14 +333,20 @@ def main(argv=None):
 
             tag = "shared" if shared else "per-problem"
             rows = compare(f"K3 batch {batch} ({tag} factors) svd", [
-                Contender(f"sparsestat vmapped batch of {batch} (lane pool)", lambda: kron_sbl(jF, jy, noise_var=jnv)),
-                Contender(f"sparsestat vmapped batch of {batch} (lock step)",
+                Contender(f"sparsestat batch of {batch} (default on CPU: 1 lane, in sequence)",
+                          lambda: kron_sbl(jF, jy, noise_var=jnv)),
+                Contender(f"sparsestat batch of {batch} (lane pool, 128 lanes)",
+                          lambda: kron_sbl(jF, jy, noise_var=jnv, lanes=128)),
+                Contender(f"sparsestat batch of {batch} (lock step, {batch} lanes)",
                           lambda: kron_sbl(jF, jy, noise_var=jnv, lanes=batch)),
                 Contender(f"sparsestat loop of {nloop} jitted single calls", one_by_one),
                 Contender(f"numpy loop of {nloop}", numpy_loop),
             ], repeat=max(1, rep - 1))
+            ndev = os.cpu_count() or 1
+            if ndev > 1:
+                rows.append(_sharded_k3_row(rows[0], ndev, batch, shared, max(1, rep - 1)))
             for r in rows:
-                n = batch if "vmapped" in r["method"] else nloop
+                n = nloop if "loop" in r["method"] else batch
                 r["s_per_problem"] = r["median_s"] / n
             res = rows[0]
             bres = kron_sbl(jF, jy, noise_var=jnv)
@@ -300,13 +356,19 @@ def main(argv=None):
                       f"batched mean NMSE {10 * np.log10(np.mean(10 ** (np.asarray(e) / 10))):.2f} dB, "
                       f"mean n_iter {float(np.mean(np.asarray(bres.n_iter))):.1f}", ""]
             per = {r["method"]: r["s_per_problem"] for r in rows}
-            vm = [v for k, v in per.items() if "lane pool" in k][0]
+            seq = [v for k, v in per.items() if "1 lane" in k][0]
+            pool = [v for k, v in per.items() if "lane pool" in k][0]
             ls = [v for k, v in per.items() if "lock step" in k][0]
             lp = [v for k, v in per.items() if "jitted" in k][0]
             npl = [v for k, v in per.items() if "numpy" in k][0]
-            summary.append({"size": "16x32", "quantity": f"batch throughput vs jitted loop ({tag})", "ratio": lp / vm})
-            summary.append({"size": "16x32", "quantity": f"batch throughput vs numpy loop ({tag})", "ratio": npl / vm})
-            summary.append({"size": "16x32", "quantity": f"lane pool vs lock-step vmap ({tag})", "ratio": ls / vm})
+            summary.append({"size": "16x32", "quantity": f"batch (default) vs jitted loop ({tag})", "ratio": lp / seq})
+            shd = [v for k, v in per.items() if "host devices" in k]
+            if shd:
+                summary.append({"size": "16x32", "quantity": f"batch on {ndev} host devices vs jitted loop ({tag})",
+                                "ratio": lp / shd[0]})
+            summary.append({"size": "16x32", "quantity": f"batch (default) vs numpy loop ({tag})", "ratio": npl / seq})
+            summary.append({"size": "16x32", "quantity": f"batch: 1 lane vs 128-lane pool ({tag})", "ratio": pool / seq})
+            summary.append({"size": "16x32", "quantity": f"batch: 128-lane pool vs lock step ({tag})", "ratio": ls / pool})
             flush()
     lines += ["## Summary (speed-up ratios, higher is better)", "", format_rows(summary), ""]
     text = "\n".join(lines)

@@ -20,7 +20,7 @@ from .precision import enable_x64, precision_scope
 from .prox import (firm_threshold, hard_threshold, keep_top_k, mcp_penalty, project_box, project_l1_ball,
                    project_l2_ball, prox_elastic_net, prox_l1, prox_mcp, prox_scad, scad_penalty,
                    soft_threshold, top_k_mask)
-from .sharding import make_mesh, pad_axis, shard_leading_axis, sharded_row_sum, sharded_vmap
+from .sharding import make_mesh, pad_axis, shard_leading_axis, sharded_batch, sharded_row_sum, sharded_vmap
 from .solve import (CholeskyResult, WoodburyResult, cho_solve, chol_downdate, chol_update, cholesky, lstsq,
                     solve_triangular, spd_solve, woodbury_solve)
 from .spectral import (SingularTriplet, lanczos_top_eigenvalue, leading_singular_triplet, power_iteration,
@@ -38,6 +38,6 @@ __all__ = [
     "scad_penalty", "prox_mcp", "prox_scad", "keep_top_k", "top_k_mask", "project_l2_ball",
     "project_l1_ball", "project_box",
     "spectral_norm", "power_iteration", "lanczos_top_eigenvalue", "SingularTriplet", "leading_singular_triplet",
-    "make_mesh", "pad_axis", "shard_leading_axis", "sharded_vmap", "sharded_row_sum",
+    "make_mesh", "pad_axis", "shard_leading_axis", "sharded_vmap", "sharded_batch", "sharded_row_sum",
     "enable_x64", "precision_scope",
 ]

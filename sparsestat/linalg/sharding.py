@@ -2,6 +2,7 @@
 (samples, users) placed on a 1-D device mesh, with padding to a multiple of the device count.
 
 - :func:`sharded_vmap` maps a per-problem function over a leading batch axis split across devices.
+- :func:`sharded_batch` runs a batch function on each device's block of that axis (``shard_map``).
 - :func:`sharded_row_sum` sums a per-row statistic over rows split across devices (``psum``).
 
 On CPU, several devices can be simulated for tests with
@@ -23,6 +24,7 @@ __all__ = [
     "pad_axis",
     "shard_leading_axis",
     "sharded_vmap",
+    "sharded_batch",
     "sharded_row_sum",
 ]
 
@@ -66,42 +68,87 @@ def shard_leading_axis(x: Any, mesh: Mesh) -> Any:
     return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), x)
 
 
+def _check_batch_args(args, axes):
+    if len(axes) != len(args):
+        raise ValueError("in_axes must have one entry per argument")
+    batched = [a for a, ax in zip(args, axes) if ax is not None]
+    if not batched:
+        raise ValueError("at least one argument must be batched (in_axes not None)")
+    for ax in axes:
+        if ax not in (0, None):
+            raise ValueError("in_axes entries must be 0 or None")
+    sizes = {int(jax.tree_util.tree_leaves(a)[0].shape[0]) for a in batched}
+    if len(sizes) != 1:
+        raise ValueError(f"batched arguments have different leading sizes {sorted(sizes)}")
+    return sizes.pop()
+
+
+def sharded_batch(batch_fn: Callable, mesh: Mesh | None = None, *, in_axes=0) -> Callable:
+    """Apply a *batch* function to a leading batch axis split across the mesh's devices.
+
+    ``batch_fn(*args)`` takes arrays whose batched arguments (``in_axes`` 0) share a leading axis and
+    returns a pytree whose every leaf has that leading axis (None leaves allowed); arguments with
+    ``in_axes`` None are passed whole to every device. Each device runs ``batch_fn`` on its own block
+    of problems (``shard_map``), so the function chooses how its block is computed: a ``vmap``, a
+    sequential ``lax.map`` or a lane pool. The batch is zero-padded to a multiple of the device count
+    and the padding dropped from the outputs.
+
+    On CPU hosts with several (forced) devices, prefer a block function whose LAPACK calls are
+    unbatched (a ``lax.map`` over problems): jaxlib < 0.11 runs a batched LAPACK call on the shared
+    intra-op pool and blocks on it, and with one device thread per pool thread the devices can wait on
+    each other forever (see ``linalg.ordering``).
+    """
+    from jax.sharding import PartitionSpec
+
+    def wrapped(*args):
+        m = mesh if mesh is not None else make_mesh()
+        nd = m.devices.size
+        axis = m.axis_names[0]
+        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+        size = _check_batch_args(args, axes)
+        new_args, specs = [], []
+        for a, ax in zip(args, axes):
+            if ax is None:
+                new_args.append(a)
+                specs.append(jax.tree_util.tree_map(lambda _: PartitionSpec(), a))
+            else:
+                padded, _ = pad_axis(a, nd)
+                new_args.append(shard_leading_axis(padded, m))
+                specs.append(jax.tree_util.tree_map(lambda _: PartitionSpec(axis), padded))
+        key = (m, tuple(jax.tree_util.tree_structure(s) for s in specs))
+        fn = _smap_cache.get(key)
+        if fn is None:
+            fn = jax.jit(_shard_map(batch_fn, m, tuple(specs), PartitionSpec(axis)))
+            _smap_cache[key] = fn
+        out = fn(*new_args)
+        return jax.tree_util.tree_map(lambda o: o[:size], out)
+
+    _smap_cache: dict = {}
+    return wrapped
+
+
+def _shard_map(f, mesh, in_specs, out_specs):
+    # per-device loops (while/scan) carry values that are not "varying" across the mesh: the
+    # varying-axis check is switched off (the blocks are independent problems)
+    if hasattr(jax, "shard_map"):
+        try:
+            return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
+        except TypeError:
+            return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
+    from jax.experimental.shard_map import shard_map
+
+    return shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
+
+
 def sharded_vmap(fn: Callable, mesh: Mesh | None = None, *, in_axes=0) -> Callable:
     """``jax.vmap(fn)`` over a leading batch axis whose problems are split across the mesh's devices.
 
     Arguments with ``in_axes`` None (per-argument tuple, as in vmap) are broadcast to every device.
     The batch is zero-padded to a multiple of the device count and the padding dropped from the
     outputs, so any batch size works. Results equal the single-device ``vmap`` (same programme per
-    problem).
+    problem). See :func:`sharded_batch` for functions that hold batched LAPACK calls on CPU hosts.
     """
-    vfn = jax.jit(jax.vmap(fn, in_axes=in_axes))
-
-    def wrapped(*args):
-        m = mesh if mesh is not None else make_mesh()
-        nd = m.devices.size
-        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        if len(axes) != len(args):
-            raise ValueError("in_axes must have one entry per argument")
-        batched = [a for a, ax in zip(args, axes) if ax is not None]
-        if not batched:
-            raise ValueError("at least one argument must be batched (in_axes not None)")
-        sizes = {int(jax.tree_util.tree_leaves(a)[0].shape[0]) for a in batched}
-        if len(sizes) != 1:
-            raise ValueError(f"batched arguments have different leading sizes {sorted(sizes)}")
-        new_args = []
-        size = sizes.pop()
-        for a, ax in zip(args, axes):
-            if ax is None:
-                new_args.append(a)
-            else:
-                if ax != 0:
-                    raise ValueError("sharded_vmap supports in_axes 0 or None")
-                padded, _ = pad_axis(a, nd)
-                new_args.append(shard_leading_axis(padded, m))
-        out = vfn(*new_args)
-        return jax.tree_util.tree_map(lambda o: o[:size], out)
-
-    return wrapped
+    return sharded_batch(jax.vmap(fn, in_axes=in_axes), mesh, in_axes=in_axes)
 
 
 def sharded_row_sum(fn: Callable, arrays: Any, mesh: Mesh | None = None) -> Any:

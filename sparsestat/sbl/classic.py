@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validation import check_array_arg, check_choice
 from ._checks import check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, resolve_lanes, run_em, run_em_pool
+from .em import EMConfig, per_device, resolve_lanes, run_em, run_em_pool
 from .posterior import dense_estep
 
 __all__ = ["sbl", "sbl_core", "sbl_parts", "ClassicConfig"]
@@ -64,20 +64,22 @@ def _compiled(cfg: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0)
 
     if not batched:
         return jax.jit(single)
+
+    def pooled(Phi, y, nv):
+        def parts(prob):
+            yb, nvb, Pb = prob
+            return sbl_parts(Phi if Pb is None else Pb, yb, nvb, cfg)
+
+        per_problem = Phi if phi_axis is not None else None   # None: an empty pytree leaf, Phi shared
+        res, trace = run_em_pool(parts, (y, nv, per_problem), cfg.em, lanes)
+        return res._replace(gamma=res.gamma[0]), trace
+
     if mesh is None:
-        def pooled(Phi, y, nv):
-            def parts(prob):
-                yb, nvb, Pb = prob
-                return sbl_parts(Phi if Pb is None else Pb, yb, nvb, cfg)
-
-            per_problem = Phi if phi_axis is not None else None   # None: an empty pytree leaf, Phi shared
-            res, trace = run_em_pool(parts, (y, nv, per_problem), cfg.em, lanes)
-            return res._replace(gamma=res.gamma[0]), trace
-
         return jax.jit(pooled)
-    from ..linalg.sharding import sharded_vmap
+    from ..linalg.sharding import sharded_batch
 
-    return sharded_vmap(single, mesh, in_axes=(phi_axis, 0, 0))
+    # each device solves its block of problems on its own lanes
+    return sharded_batch(pooled, mesh, in_axes=(phi_axis, 0, 0))
 
 
 def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune=1e-3, prune_abs: float = 0.0,
@@ -108,10 +110,10 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
     return_trace : bool
         Also return an :class:`SBLTrace`.
     mesh : jax.sharding.Mesh, optional
-        Split a batch of problems across devices (each device runs its share in lock step).
+        Split a batch of problems across devices (each device solves its block as ``lanes`` says).
     lanes : int or None
-        With a batch and no mesh: vmapped lanes, each taking the next problem as soon as its own has
-        stopped. None = 128 on CPU, 1024 on accelerators.
+        With a batch: vmapped lanes (per device), each taking the next problem as soon as its own has
+        stopped. None = 1 on CPU (the problems in sequence in one compiled loop), 1024 on accelerators.
 
     Returns
     -------
@@ -152,7 +154,7 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
         jnv = jnp.broadcast_to(jnp.asarray(nv, rdtype), (B,) if batched else ())
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, update, bool(return_trace))
     cfg = ClassicConfig(update, em)
-    nl = resolve_lanes(lanes, B) if batched and mesh is None else 0
+    nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
     fn = _compiled(cfg, batched, 0 if Phi.ndim == 3 else None, mesh if batched else None, nl)
     res, trace = fn(jP, jy, jnv)
     return (res, trace) if return_trace else res

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validation import check_choice, check_in_interval, check_int, check_nonnegative
 from ._checks import as_factor_list, check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, resolve_lanes, run_em, run_em_pool
+from .em import EMConfig, per_device, resolve_lanes, run_em, run_em_pool
 from .msteps import am_mstep, block_am_mstep, coupling_matrix, ksbl_mstep, svd_mstep
 from .posterior import kron_estep
 
@@ -92,26 +92,24 @@ def _compiled(cfg: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: i
 
     if not batched:
         return jax.jit(single)
+
+    def pooled(factors, y, nv):
+        per = [f for f, a in zip(factors, factor_axes) if a is not None]
+
+        def parts(prob):
+            fb, yb, nvb = prob
+            it = iter(fb)
+            facs = tuple(f if a is None else next(it) for f, a in zip(factors, factor_axes))
+            return kron_parts(facs, yb, nvb, cfg)
+
+        return run_em_pool(parts, (per, y, nv), cfg.em, lanes)
+
     if mesh is None:
-        def pooled(factors, y, nv):
-            per = [f for f, a in zip(factors, factor_axes) if a is not None]
-
-            def parts(prob):
-                fb, yb, nvb = prob
-                it = iter(fb)
-                facs = tuple(f if a is None else next(it) for f, a in zip(factors, factor_axes))
-                return kron_parts(facs, yb, nvb, cfg)
-
-            return run_em_pool(parts, (per, y, nv), cfg.em, lanes)
-
         return jax.jit(pooled)
-    from ..linalg.sharding import sharded_vmap
+    from ..linalg.sharding import sharded_batch
 
-    if any(a is not None for a in factor_axes):
-        fn = sharded_vmap(lambda y, nv, *f: single(list(f), y, nv), mesh,
-                          in_axes=(0, 0) + tuple(factor_axes))
-        return lambda factors, y, nv: fn(y, nv, *factors)
-    fn = sharded_vmap(lambda y, nv, *f: single(list(f), y, nv), mesh, in_axes=(0, 0) + (None,) * len(factor_axes))
+    # each device solves its block of problems on its own lanes
+    fn = sharded_batch(lambda y, nv, *f: pooled(list(f), y, nv), mesh, in_axes=(0, 0) + tuple(factor_axes))
     return lambda factors, y, nv: fn(y, nv, *factors)
 
 
@@ -159,12 +157,13 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
     return_trace : bool
         Also return an :class:`SBLTrace` (cost and relative change per iteration).
     mesh : jax.sharding.Mesh, optional
-        With a batch of y: split the problems across the mesh's devices (``linalg.sharding``; each
-        device runs its share in lock step).
+        With a batch of y: split the problems across the mesh's devices (``linalg.sharding``); each
+        device solves its block as ``lanes`` says.
     lanes : int or None
-        With a batch of y and no mesh: problems are solved on this many vmapped lanes, each lane taking
-        the next problem as soon as its own has stopped (so the batch costs about the sum of the
-        iteration counts, not B times the largest). None = 128 on CPU, 1024 on accelerators.
+        With a batch of y: problems are solved on this many vmapped lanes (per device), each lane
+        taking the next problem as soon as its own has stopped (so the batch costs about the sum of
+        the iteration counts, not B times the largest). None = 1 on CPU (the problems in sequence in
+        one compiled loop: fastest there, see ``docs/modules/sbl.md``), 1024 on accelerators.
 
     Returns
     -------
@@ -237,7 +236,7 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
 
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, "em", bool(return_trace))
     cfg = KronConfig(method, sizes, init, float(am_tol), am_max_inner, block_sizes, float(coupling), em)
-    nl = resolve_lanes(lanes, B) if batched and mesh is None else 0
+    nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
     fn = _compiled(cfg, batched, tuple(factor_axes), mesh if batched else None, nl)
     res, trace = fn(jf, jy, jnv)
     return (res, trace) if return_trace else res

@@ -30,7 +30,8 @@ def test_single_factor_reduction_equals_classic(x64, method):
 @pytest.mark.parametrize("complex_,shared,lanes", [(False, True, None), (False, False, None), (True, True, None),
                                                     (True, False, None), (False, True, 3), (True, False, 3)])
 def test_batched_equals_one_by_one(x64, complex_, shared, lanes):
-    """lanes=3 < 16 problems: lanes are refilled as problems stop, in a different order than they start."""
+    """lanes=None: the backend default (1 lane, in sequence, on CPU); lanes=3 < 16 problems: lanes are
+    refilled as problems stop, in a different order than they start."""
     p = make_kronecker_sparse(SMALL, [2, 2], 15.0, complex=complex_, n_problems=16, shared_factors=shared,
                               random_state=5)
     res = kron_sbl(p.factors, p.y, method="svd", noise_var=p.noise_var, lanes=lanes)
@@ -88,8 +89,9 @@ def test_classic_sbl_lane_pool_equals_one_by_one(x64):
     Phis = Phi[None] * (1.0 + 0.1 * np.arange(5))[:, None, None]   # one dictionary per problem
     shared = sbl(Phi, Y, noise_var=None, lanes=2)
     per = sbl(Phis, Y, noise_var=None, lanes=2)
+    seq = sbl(Phis, Y, noise_var=None, lanes=1)   # one lane: the problems in sequence (lax.map)
     for b in range(5):
-        for res, P in ((shared, Phi), (per, Phis[b])):
+        for res, P in ((shared, Phi), (per, Phis[b]), (seq, Phis[b])):
             one = sbl(P, Y[b], noise_var=None)
             assert int(res.n_iter[b]) == int(one.n_iter)
             np.testing.assert_allclose(np.asarray(res.coef[b]), np.asarray(one.coef), rtol=0, atol=1e-10)
