@@ -130,14 +130,7 @@ def sharded_batch(batch_fn: Callable, mesh: Mesh | None = None, *, in_axes=0) ->
 def _shard_map(f, mesh, in_specs, out_specs):
     # per-device loops (while/scan) carry values that are not "varying" across the mesh: the
     # varying-axis check is switched off (the blocks are independent problems)
-    if hasattr(jax, "shard_map"):
-        try:
-            return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
-        except TypeError:
-            return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
-    from jax.experimental.shard_map import shard_map
-
-    return shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
+    return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
 
 def sharded_vmap(fn: Callable, mesh: Mesh | None = None, *, in_axes=0) -> Callable:

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sparsestat.linalg import make_mesh, pad_axis, sharded_row_sum, sharded_vmap
+from sparsestat.linalg import make_mesh, pad_axis, sharded_batch, sharded_row_sum, sharded_vmap
 
 
 def test_single_device_paths(rng, x64):
@@ -19,11 +19,23 @@ def test_single_device_paths(rng, x64):
         make_mesh(10_000)
 
 
+def test_sharded_batch_input_errors(x64):
+    f = sharded_batch(lambda a, b: a + b, in_axes=(0, 0))
+    with pytest.raises(ValueError, match="different leading sizes"):
+        f(jnp.ones((3, 2)), jnp.ones((4, 2)))
+    with pytest.raises(ValueError, match="one entry per argument"):
+        f(jnp.ones((3, 2)))
+    with pytest.raises(ValueError, match="0 or None"):
+        sharded_batch(lambda a: a, in_axes=(1,))(jnp.ones((3, 2)))
+    with pytest.raises(ValueError, match="at least one argument"):
+        sharded_batch(lambda a: a, in_axes=(None,))(jnp.ones((3, 2)))
+
+
 def test_four_devices_equal_one(devices_runner):
     out = devices_runner(
         """
         import json, jax, numpy as np, jax.numpy as jnp
-        from sparsestat.linalg import enable_x64, make_mesh, sharded_row_sum, sharded_vmap, Kronecker
+        from sparsestat.linalg import enable_x64, make_mesh, sharded_batch, sharded_row_sum, sharded_vmap, Kronecker
         assert jax.device_count() == 4
         rng = np.random.default_rng(0)
         with enable_x64():
@@ -49,9 +61,17 @@ def test_four_devices_equal_one(devices_runner):
             f = lambda a, x: Kronecker([a, B]).matvec(x)
             kerr = float(jnp.max(jnp.abs(sharded_vmap(f, make_mesh(4))(A, xs) - jax.vmap(f)(A, xs))))
             ndev = len(shd.sharding.device_set) if hasattr(shd, "sharding") else 0
-        print(json.dumps({"gram": gram_err, "xty": xty_err, "batch": batch_err, "kron": kerr}))
+            # a batch function (sequential lax.map) on each device's block: equals numpy's solves
+            seq = lambda YY, XX: jax.lax.map(lambda yy: solve(yy, XX), YY)
+            out = sharded_batch(seq, make_mesh(4), in_axes=(0, None))(Y, X)
+            ref = np.linalg.solve(np.asarray(X).T @ np.asarray(X), np.asarray(X).T @ np.asarray(Y).T).T
+            seq_err = float(np.max(np.abs(np.asarray(out) - ref)))
+            seq_shards = len(out.sharding.device_set)
+        print(json.dumps({"gram": gram_err, "xty": xty_err, "batch": batch_err, "kron": kerr,
+                          "seq": seq_err, "seq_shape": list(out.shape), "seq_shards": seq_shards}))
         """
     )
     assert out["gram"] < 1e-10 and out["xty"] < 1e-10
     assert out["batch"] < 1e-12
     assert out["kron"] < 1e-12
+    assert out["seq"] < 1e-10 and out["seq_shape"] == [10, 5] and out["seq_shards"] == 4
