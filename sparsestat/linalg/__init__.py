@@ -7,10 +7,12 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
 (multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
 :mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies) and
-:mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock).
+:mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock) and
+:mod:`~sparsestat.linalg.cache` (the persistent compilation cache and the bound on compiled programs).
 """
 
-from . import host, kron, operators, ordering, precision, prox, sharding, solve, spectral
+from . import cache, host, kron, operators, ordering, precision, prox, sharding, solve, spectral
+from .cache import before_compiled_call, compiled_entry, ensure_compilation_cache
 from .host import to_device
 from .kron import (KronEigh, kron_eigh, kron_eigh_solve, kron_shifted_solve, kron_solve, kron_vectors,
                    nearest_kronecker, unvec, vec)
@@ -27,6 +29,7 @@ from .spectral import (SingularTriplet, lanczos_top_eigenvalue, leading_singular
                        spectral_norm)
 
 __all__ = [
+    "cache", "compiled_entry", "before_compiled_call", "ensure_compilation_cache",
     "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
     "ordering", "after", "eigh_each",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator", "aslinearoperator", "mode_product",

@@ -1,0 +1,57 @@
+"""Count JAX compilations: ``with count_compiles() as c: ...; assert c.n == 1``.
+
+A compilation here is a lowering of a jitted program to XLA (JAX's in-memory cache missed), counted
+with JAX's own monitoring event; it is counted whether the executable then comes from XLA or from the
+persistent cache, so the count does not depend on the state of the cache directory. ``c.names`` lists
+the lowered programs (``jit_<name>``), for failure messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import jax.monitoring as mon
+
+_EVENT = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+_active: list = []
+
+
+def _listener(event, duration, **kwargs):
+    if event == _EVENT:
+        for c in _active:
+            c.n += 1
+            c.names.append(kwargs.get("fun_name", "?"))
+
+
+mon.register_event_duration_secs_listener(_listener)
+
+
+class Count:
+    def __init__(self):
+        self.n = 0
+        self.names: list[str] = []
+
+    def __repr__(self):
+        return f"{self.n} compilations: {self.names}"
+
+
+@contextlib.contextmanager
+def count_compiles():
+    """Count lowerings (compilations) inside the block; ``.names`` has the programs' names."""
+    c = Count()
+    _active.append(c)
+    try:
+        yield c
+    finally:
+        _active.remove(c)
+
+
+def compile_counts(fn, values):
+    """Call ``fn(v)`` for each value in turn; the Count of each call. For a traced hyperparameter
+    every call after the first (which compiles for the shapes) must count 0."""
+    out = []
+    for v in values:
+        with count_compiles() as c:
+            fn(v)
+        out.append(c)
+    return out
