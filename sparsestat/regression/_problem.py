@@ -97,24 +97,49 @@ class Design:
         return jnp.take(self.XT, idx, axis=0)
 
     def tree_flatten(self):
-        return (self.XT,), (self.n, self.p)
+        # the data's (n, p) stay on the host: as static aux data they would key the compiled programs
+        # on the exact shape and defeat the buckets (inside a program only the padded shape exists)
+        return (self.XT,), None
 
     @classmethod
     def tree_unflatten(cls, aux, children):
-        return cls(children[0], *aux)
+        return cls(children[0])
 
 
 def pow2(m, lo=8):
     return max(lo, 1 << int(np.ceil(np.log2(max(m, 1)))))
 
 
+SMALL = 2 ** 16  # n p at or below which both axes are padded to powers of two
+
+
+def ladder(m: int) -> int:
+    """The smallest size >= m on the shape ladder: powers of two up to 64, then eight sizes per octave
+    (multiples of 2^(k-3) between 2^k and 2^(k+1)), so at most 12.5 % of padding and every size past
+    64 a multiple of 8 (the CD block)."""
+    m = int(m)
+    if m <= 64:
+        return pow2(m)
+    step = 1 << (int(m - 1).bit_length() - 4)
+    return -(-m // step) * step
+
+
+def padded_shape(n: int, p: int) -> tuple[int, int]:
+    """(n, p) rounded up to the shape buckets that compiled programs are built for: powers of two for
+    small problems (n p <= 2^16: many small fits share executables), the :func:`ladder` otherwise.
+    Padding is exact: padded rows get weight 0, padded columns are zero and never enter a support."""
+    if n * p <= SMALL:
+        return pow2(n), pow2(p)
+    return ladder(n), ladder(p)
+
+
 def design(X, *, pad_small: bool = True, dtype=None) -> Design:
-    """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it.
-    Small problems (n p <= 2^16) are zero-padded to power-of-two shapes so that they share executables,
-    others to a multiple of 8 features (zero columns never enter a support; the solvers give padded
-    rows weight 0)."""
+    """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it,
+    zero-padded to :func:`padded_shape` (``pad_small=False``: only to a multiple of 8 features, the CD
+    block), so that datasets of similar size reuse compiled programs."""
     n, p = X.shape
-    shape = (-(-p // 8) * 8, n)  # working sets are multiples of 8 features (the CD block)
-    if pad_small and n * p <= 2 ** 16:
-        shape = (pow2(p), pow2(n))
-    return Design(to_device(X, dtype=dtype, transpose=True, shape=shape), n, p)
+    if pad_small:
+        n_pad, p_pad = padded_shape(n, p)
+    else:
+        n_pad, p_pad = n, -(-p // 8) * 8
+    return Design(to_device(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
+from ..linalg.cache import compiled_entry
 from ._problem import Problem, logistic_intercept0, prepare, quad_corr, quad_residual
 
 __all__ = ["certify", "Certificate", "quadratic_primal_dual", "logistic_primal_dual", "stopping_target"]
@@ -119,6 +120,7 @@ def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_interce
     return primal, dual, stat, corr
 
 
+@compiled_entry
 def certify(X, y, coef, intercept, datafit, penalty, *, sample_weight=None, fit_intercept=None, tol=1e-6):
     """Certificate of any solution (ours or a peer's) for ``datafit`` + ``penalty``.
 

@@ -13,6 +13,7 @@ from sklearn.base import RegressorMixin
 from sklearn.model_selection import check_cv
 
 from .._validation import check_in_interval, check_int, check_positive
+from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from ._base import SparseLinearBase, check_common
 from .datafits import Quadratic
@@ -86,6 +87,7 @@ class _CVBase(RegressorMixin, SparseLinearBase):
     def _l1_ratios(self):
         return [1.0]
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Cross-validate the alpha grid (and l1_ratio), then refit on all the data."""
         check_positive(self.eps, "eps")

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg
+from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common
 from .datafits import Quadratic
 from .penalties import L0, L1, L1L2, MCP, SCAD
@@ -90,6 +91,7 @@ class Lasso(RegressorMixin, SparseLinearBase):
         check_nonnegative(self.alpha, "alpha")
         check_common(self)
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
         self._check_params()
@@ -160,6 +162,7 @@ class MCPRegression(RegressorMixin, SparseLinearBase):
     def _make_penalty(self):
         return MCP(float(self.alpha), float(self.gamma), bool(self.positive))
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,)."""
         self._check_params()
@@ -215,6 +218,7 @@ class L0Regression(RegressorMixin, SparseLinearBase):
         self.tol = tol
         self.warm_start = warm_start
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,)."""
         check_common(self)

@@ -8,6 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_nonnegative
+from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .datafits import Logistic
 from .penalties import L1
@@ -50,6 +51,7 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
         tags.classifier_tags.multi_class = False
         return tags
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and binary labels y (n_samples,)."""
         check_nonnegative(self.alpha, "alpha")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_array_arg, check_in_interval, check_int, check_positive
+from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from .datafits import Quadratic
 from .penalties import L1, L1L2
@@ -42,6 +43,7 @@ def _resolve_alphas(X, y, alphas, eps, l1_ratio, positive, n_alphas_default=100)
     return np.sort(a)[::-1]
 
 
+@compiled_entry
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, positive=False, tol=1e-6,
               max_iter=1000, return_n_iter=False, sample_weight=None, solver="auto"):
     """Elastic-net path by working-set coordinate descent with warm starts.
@@ -108,6 +110,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     return alphas, coefs, gaps
 
 
+@compiled_entry
 def lasso_path(X, y, *, eps=1e-3, alphas=None, coef_init=None, positive=False, tol=1e-6, max_iter=1000,
                return_n_iter=False, sample_weight=None, solver="auto"):
     """Lasso path: :func:`enet_path` with l1_ratio = 1 (same parameters and returns)."""

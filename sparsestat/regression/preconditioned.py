@@ -15,6 +15,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_nonnegative
+from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .linear_models import Lasso
 
@@ -89,6 +90,7 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
                 raise ValueError("the right preconditioner is singular")
         return side, M
 
+    @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit the preconditioned Lasso and map the coefficients back."""
         check_nonnegative(self.alpha, "alpha")

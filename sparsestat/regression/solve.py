@@ -22,7 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._problem import Design, design, logistic_intercept0, pow2, prepare
+from ..linalg.cache import compiled_entry
+from ..linalg.host import to_device
+from ._problem import Design, design, logistic_intercept0, padded_shape, prepare
 from .certificates import stopping_target
 from .datafits import Logistic, Quadratic
 from .fista import fista_solve
@@ -106,6 +108,7 @@ def _iht_batch(X, probs, W, k, tol, max_iter, *, cap):
     return jax.vmap(lambda pr, w0: iht_solve(X, pr, k, w0, tol, max_iter=max_iter, cap=cap))(probs, W)
 
 
+@compiled_entry
 def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1000, W0=None,
                 sample_weights=None, fit_intercept=True, pad_small=True, warm=None, return_warm=False):
     """Solve T problems sharing X: ``Y`` (T, n), ``penalties`` a penalty whose leaves have a leading
@@ -120,7 +123,7 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     (the residuals and correlations of the solutions); passing it back with ``W0`` = those solutions
     on the same X, Y and weights (another penalty) skips two products with X per problem.
     """
-    traced = _is_traced(X, Y)
+    traced = _is_traced(X, Y, W0, sample_weights, *jax.tree_util.tree_leaves(penalties))
     name = _pick_solver(solver, datafit, penalties, traced)
     working_set = name in ("ws_cd", "ws_prox_newton")
     if isinstance(X, Design):
@@ -132,24 +135,28 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         X = X if isinstance(X, jax.Array) else np.asarray(X)
         n, p = X.shape
         dtype = jax.dtypes.canonicalize_dtype(X.dtype if jnp.issubdtype(X.dtype, jnp.inexact) else float)
-    Y = jnp.asarray(Y, dtype)
+    # untraced calls prepare every small array with numpy and hand each to the device once: an eager
+    # jnp operation compiles a program of its own on first use (a dozen of them cost ~0.4 s in a fresh
+    # process, and each holds memory mappings)
+    xp = jnp if traced else np
+    Y = xp.asarray(Y, dtype)
     T = Y.shape[0]
     kind = datafit.kind
     if kind == "logistic":
-        Y = jnp.where(Y > 0, 1.0, -1.0).astype(dtype)
+        Y = xp.where(Y > 0, 1.0, -1.0).astype(dtype)
     sw = sample_weights if sample_weights is not None else datafit.sample_weight
-    S = jnp.ones((T, n), dtype) if sw is None else jnp.broadcast_to(jnp.asarray(sw, dtype), (T, n))
+    S = xp.ones((T, n), dtype) if sw is None else xp.broadcast_to(xp.asarray(sw, dtype), (T, n))
 
     def bcast(leaf):
-        leaf = jnp.asarray(leaf)
+        leaf = xp.asarray(leaf, dtype) if not traced or not isinstance(leaf, jax.Array) else leaf
         if leaf.ndim >= 1 and leaf.shape[0] == T and not (leaf.ndim == 1 and leaf.shape[0] == p and T != p):
             return leaf
-        return jnp.broadcast_to(leaf, (T,) + leaf.shape)
+        return xp.broadcast_to(leaf, (T,) + leaf.shape)
 
     pens = jax.tree_util.tree_map(bcast, penalties)
-    W = jnp.zeros((T, p), dtype) if W0 is None else jnp.broadcast_to(jnp.asarray(W0, dtype), (T, p))
+    W = xp.zeros((T, p), dtype) if W0 is None else xp.broadcast_to(xp.asarray(W0, dtype), (T, p))
 
-    # zero-pad small problems to power-of-two shapes (weight-0 rows, zero columns): shared executables
+    # zero-pad to the shape ladder (weight-0 rows, zero columns): similar shapes share executables
     if D is None and working_set:
         D = design(X, pad_small=pad_small and not traced, dtype=dtype)
     if D is not None:
@@ -157,17 +164,17 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         if not working_set:
             X = D.XT.T  # a Design handed to a FISTA/IHT solver: materialise X once
     else:
-        X = jnp.asarray(X, dtype)
-        n_pad, p_pad = n, p
-        if pad_small and not traced and n * p <= 2 ** 16:
-            n_pad, p_pad = pow2(n), pow2(p)
-            X = jnp.pad(X, ((0, n_pad - n), (0, p_pad - p)))
+        n_pad, p_pad = (padded_shape(n, p) if pad_small and not traced else (n, p))
+        X = to_device(X, dtype=dtype, shape=(n_pad, p_pad)) if not traced else jnp.asarray(X, dtype)
     if (n_pad, p_pad) != (n, p):
-        Y = jnp.pad(Y, ((0, 0), (0, n_pad - n)))
-        S = jnp.pad(S, ((0, 0), (0, n_pad - n)))
-        W = jnp.pad(W, ((0, 0), (0, p_pad - p)))
+        Y = xp.pad(Y, ((0, 0), (0, n_pad - n)))
+        S = xp.pad(S, ((0, 0), (0, n_pad - n)))
+        W = xp.pad(W, ((0, 0), (0, p_pad - p)))
         if getattr(pens, "weights", None) is not None:
-            pens = pens._replace_weights(jnp.pad(pens.weights, ((0, 0), (0, p_pad - p)), constant_values=1.0))
+            pens = pens._replace_weights(xp.pad(pens.weights, ((0, 0), (0, p_pad - p)), constant_values=1.0))
+    if not traced:
+        Y, S, W, pens = jax.device_put((np.ascontiguousarray(Y), np.ascontiguousarray(S),
+                                        np.ascontiguousarray(W), pens))
 
     A = D if working_set else X
     probs, targets = _prepare_batch(A, Y, S, pens, tol, kind=kind, fit_intercept=fit_intercept)
@@ -177,20 +184,34 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         warm = (st.lin, st.corr)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     elif name in ("fista", "ws_fista"):
-        st = _fista_batch(X, probs, pens, W, targets, max_iter, kind=kind, fit_intercept=fit_intercept)
+        st = _fista_batch(X, probs, pens, W, targets, np.int32(max_iter) if not traced else max_iter,
+                          kind=kind, fit_intercept=fit_intercept)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     else:  # iht
-        st = _iht_batch(X, probs, W, jnp.asarray(penalties.n_nonzero_coefs, jnp.int32), tol, max_iter,
-                        cap=min(penalties.capacity, p_pad))
-        coef, b, gap, n_iter, conv = st.w, jnp.zeros((T,), dtype), st.gap, st.n_iter, st.converged
+        k = penalties.n_nonzero_coefs
+        st = _iht_batch(X, probs, W, np.int32(k) if not _is_traced(k) else k.astype(jnp.int32), tol,
+                        np.int32(max_iter) if not traced else max_iter, cap=min(penalties.capacity, p_pad))
+        coef, b, gap, n_iter, conv = st.w, None, st.gap, st.n_iter, st.converged
 
-    if kind == "quadratic":
-        b = (probs.ym - jnp.sum(coef * probs.xm, axis=1)) if fit_intercept else jnp.zeros((T,), dtype)
-    coef = coef[:, :p]
-    res = SolveResult(coef, b, gap, n_iter, conv)
+    if traced:
+        if kind == "quadratic":
+            b = (probs.ym - jnp.sum(coef * probs.xm, axis=1)) if fit_intercept else jnp.zeros((T,), dtype)
+        elif b is None:
+            b = jnp.zeros((T,), dtype)
+        res = SolveResult(coef[:, :p], b, gap, n_iter, conv)
+    else:  # the intercept and the unpadded view on the host; one transfer back of each result
+        coef_h, xm, ym, b_h = jax.device_get((coef, probs.xm, probs.ym, b))
+        coef_h = np.asarray(coef_h)
+        if kind == "quadratic":
+            b_h = (ym - np.sum(coef_h * xm, axis=1)) if fit_intercept else np.zeros((T,), dtype)
+        elif b_h is None:
+            b_h = np.zeros((T,), dtype)
+        res = SolveResult(*jax.device_put((np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype))),
+                          gap, n_iter, conv)
     return (res, warm if working_set else None) if return_warm else res
 
 
+@compiled_entry
 def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=None, sample_weight=None,
           fit_intercept=True) -> SolveResult:
     """Minimise F(w, b) + Omega(w) for one problem and certify the result.
