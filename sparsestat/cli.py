@@ -1,4 +1,5 @@
-"""The ``sparsestat`` command: ``list``, ``reproduce NAME [--quick] [--out DIR]``, ``demo``."""
+"""The ``sparsestat`` command: ``list``, ``reproduce NAME [--quick] [--out DIR]``, ``demo``,
+``cache info`` and ``cache clear``."""
 
 from __future__ import annotations
 
@@ -64,6 +65,39 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def _cmd_cache(args) -> int:
+    from .linalg.cache import cache_info, clear_cache
+
+    try:
+        info = cache_info()
+    except ValueError as exc:
+        print(f"sparsestat: error: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "clear":
+        removed = clear_cache()
+        print(f"removed {removed} cached programs from {info.path}" if info.path else "the cache is off")
+        return 0
+    print(f"directory : {info.path if info.path is not None else '-'}")
+    print(f"status    : {info.status}")
+    print(f"entries   : {info.n_entries} compiled programs, {_human(info.n_bytes)}")
+    print(f"bound     : {_human(info.max_bytes)} (SPARSESTAT_CACHE_MAX_BYTES)")
+    return 0
+
+
+_CACHE_HELP = """JAX's persistent compilation cache, which sparsestat switches on at its first compiled call so
+that a new process reuses what earlier ones compiled. Directory: $SPARSESTAT_CACHE_DIR if set ('off'
+disables it), else $XDG_CACHE_HOME/sparsestat/jax, else ~/.cache/sparsestat/jax. Left alone when you
+configured JAX's own cache (jax_compilation_cache_dir / JAX_COMPILATION_CACHE_DIR)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sparsestat", description="Sparse statistical estimation in JAX.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -75,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="results", type=Path, help="output directory (default: results)")
     r.set_defaults(func=_cmd_reproduce)
     sub.add_parser("demo", help="a short tour of every module").set_defaults(func=_cmd_demo)
+    c = sub.add_parser("cache", help="show or empty the persistent compilation cache", description=_CACHE_HELP)
+    c.add_argument("action", choices=("info", "clear"), help="info: where it is and what it holds; clear: empty it")
+    c.set_defaults(func=_cmd_cache)
     return p
 
 

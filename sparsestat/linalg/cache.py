@@ -177,7 +177,80 @@ def _enable():
     # JAX decides once per process whether a cache is in use, at its first compilation; a program
     # compiled before this call (by the user or by us) would have settled that to "no"
     cc.reset_cache()
+    _install_checked_store(path)
     return path, "on"
+
+
+def _install_checked_store(path: Path) -> None:
+    """Give JAX a file store that checks what it reads and writes whole files.
+
+    JAX's own store (without eviction) writes an entry in place, so a reader in another process can
+    meet a half-written file, and it never replaces an entry that exists: a truncated or corrupted
+    entry (a full disk, a killed process) would warn and recompile in every later process. This one
+    decompresses an entry before handing it over (a truncated zlib/zstd stream fails its check);
+    a bad entry is deleted (one warning per process) and the program compiled and written again,
+    and writes go to a temporary file renamed into place. Where JAX's internals differ from what
+    this expects (another version), JAX's own store stays."""
+    try:
+        from jax._src import compilation_cache as _cc
+        from jax._src.lru_cache import LRUCache
+    except ImportError:  # pragma: no cover - a JAX without these internals
+        return
+    if not (hasattr(_cc, "_cache") and hasattr(_cc, "_cache_initialized") and hasattr(_cc, "decompress_executable")):
+        return  # pragma: no cover
+    if _jax_max_size() != -1:
+        return  # JAX's LRU store with eviction and file locks is in charge
+
+    class _CheckedStore(LRUCache):
+        def get(self, key):
+            value = super().get(key)
+            if value is None:
+                return None
+            try:
+                _cc.decompress_executable(value)
+            except Exception as exc:  # noqa: BLE001 - any failure means an unusable entry
+                _drop_entry(self.path / f"{key}{_SUFFIX}", exc)
+                return None
+            return value
+
+        def put(self, key, value):
+            target = self.path / f"{key}{_SUFFIX}"
+            if target.exists():
+                return
+            tmp = self.path / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+            try:
+                tmp.write_bytes(value)
+                os.replace(tmp, target)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+
+    with _cc._cache_initialized_mutex:
+        _cc._cache = _CheckedStore(str(path), max_size=-1)
+        _cc._cache_initialized = True
+
+
+def _jax_max_size() -> int:
+    import jax
+
+    return int(getattr(jax.config, "jax_compilation_cache_max_size", -1))
+
+
+_bad = {"warned": False, "dropped": 0}
+
+
+def _drop_entry(file: Path, exc: Exception) -> None:
+    _bad["dropped"] += 1
+    try:
+        file.unlink()
+    except OSError:
+        pass
+    if not _bad["warned"]:
+        _bad["warned"] = True
+        warnings.warn(f"sparsestat: a corrupted compilation-cache entry was removed ({file.name}: "
+                      f"{type(exc).__name__}); the program is compiled again and rewritten. Further "
+                      "corrupted entries are handled the same way without a warning.",
+                      RuntimeWarning, stacklevel=2)
 
 
 class CacheInfo(NamedTuple):
@@ -236,7 +309,8 @@ _exec = {"listening": False, "created": 0, "checked_at": 0, "clears": 0}
 
 
 def _on_compile_event(event, *args, **kwargs):
-    if event in ("/jax/core/compile/backend_compile_duration", "/jax/compilation_cache/cache_hits"):
+    # fired for every executable made, compiled by XLA or loaded from the persistent cache
+    if event == "/jax/core/compile/backend_compile_duration":
         _exec["created"] += 1
 
 
@@ -244,7 +318,6 @@ def _listen():
     import jax.monitoring as mon
 
     mon.register_event_duration_secs_listener(_on_compile_event)
-    mon.register_event_listener(_on_compile_event)
     _exec["listening"] = True
 
 
