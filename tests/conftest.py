@@ -51,3 +51,29 @@ def x64():
 
     with enable_x64():
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """``SPARSESTAT_SLOW_SHARD=i/k`` keeps the slow tests whose stable index falls in shard i of k
+    (0 <= i < k), so that CI can rotate through the slow tier when it outgrows one run: shard i of
+    landing c is c mod k, and every slow test runs at least once every k landings. Tests not marked
+    slow are never deselected."""
+    spec = os.environ.get("SPARSESTAT_SLOW_SHARD", "").strip()
+    if not spec:
+        return
+    try:
+        i, k = (int(v) for v in spec.split("/"))
+        assert k >= 1 and 0 <= i < k
+    except (ValueError, AssertionError):
+        raise pytest.UsageError(f"SPARSESTAT_SLOW_SHARD must be 'i/k' with 0 <= i < k, got {spec!r}") from None
+    import zlib
+
+    keep, drop = [], []
+    for item in items:
+        if item.get_closest_marker("slow") is None or zlib.crc32(item.nodeid.encode()) % k == i:
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -51,7 +51,7 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
         self.max_iter = max_iter
         self.tol = tol
 
-    def _build(self, Xc, n_eff):
+    def _build(self, Xc, n_eff, s):
         pc = self.preconditioner
         n, p = Xc.shape
         if isinstance(pc, str):
@@ -60,7 +60,8 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
             if pc == "identity":
                 return "right", None
             if pc == "standardize":
-                sd = Xc.std(axis=0)
+                # the weighted standard deviation: an integer weight must act as that many copies
+                sd = np.sqrt(s @ (Xc * Xc) / s.sum())
                 return "right", np.where(sd > 0, 1.0 / np.where(sd > 0, sd, 1.0), 0.0)
             # puffer
             if n > p:
@@ -105,7 +106,7 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
             xm, ym = np.zeros(X.shape[1]), 0.0
         Xc, yc = X - xm, y - ym
         n_eff = int(np.sum(s > 0)) - (1 if self.fit_intercept else 0)
-        side, M = self._build(Xc, max(n_eff, 1))
+        side, M = self._build(Xc, max(n_eff, 1), s)
         lasso = Lasso(alpha=self.alpha, fit_intercept=False, max_iter=self.max_iter, tol=self.tol)
         if side == "right":
             if M is None:
