@@ -26,10 +26,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import validate_estimator_data
 from ..exceptions import PrivacyWarning
+from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from . import mechanisms as mech
 from . import protocol as proto
-from .planning import required_users
+from .planning import _users_iht, _users_nldp
 
 __all__ = ["LDPSparseRegression", "InteractiveLDPSparseRegression", "PrivacyRecord"]
 
@@ -135,16 +136,16 @@ def _pow2(n: int) -> int:
 
 def _common_warnings(epsilon, delta, n, n_needed, what):
     if epsilon > 10:
-        warnings.warn(f"epsilon={epsilon:g} > 10 gives a weak privacy guarantee", PrivacyWarning, stacklevel=3)
+        warnings.warn(f"epsilon={epsilon:g} > 10 gives a weak privacy guarantee", PrivacyWarning, stacklevel=4)
     if delta > 1.0 / n:
         warnings.warn(f"delta={delta:g} > 1/n_users={1.0 / n:.3g}: a mechanism may then leak whole records",
-                      PrivacyWarning, stacklevel=3)
+                      PrivacyWarning, stacklevel=4)
     if n < n_needed:
         warnings.warn(
             f"{what}: n_users={n} is below the {n_needed} users required_users() says are needed before the "
             "privacy noise stops dominating; expect an estimate no better than zero. Consider public_X "
             "(public unlabelled features), LDP-IHT, a larger epsilon or more users.",
-            PrivacyWarning, stacklevel=3)
+            PrivacyWarning, stacklevel=4)
 
 
 class _LDPBase(RegressorMixin, BaseEstimator):
@@ -272,6 +273,7 @@ class LDPSparseRegression(_LDPBase):
             raise ValueError("public_X is rank deficient: its covariance X^T X / m is singular")
         return cov
 
+    @compiled_entry
     def fit(self, X, y, **kwargs):
         """Simulate every user's release (one row = one user), aggregate and estimate.
 
@@ -294,18 +296,17 @@ class LDPSparseRegression(_LDPBase):
                                      mechanism=self.mechanism, calibration=self.calibration)
         pub_cov = self._check_public_X(d) if public else None
         key, seeded = _root_key(self.random_state)
-        need = required_users(d, k or 1, eps, dlt, 1.0 / math.sqrt(k or 1), public_X=public,
-                              x_clip_l2=self.x_clip_l2, x_clip=self.x_clip, y_clip=self.y_clip,
-                              mechanism=self.mechanism, calibration=self.calibration)
+        # the calibration above serves the planner and the releases too (required_users and stream_nldp
+        # would each compute it again from the same public parameters)
+        need = _users_nldp(d, cal, 1.0 / math.sqrt(k or 1), float(self.y_clip), 1.0, 1.0, public)
         _common_warnings(eps, dlt, n, need, "LDPSparseRegression")
         chunk = _chunk_for(d)
         with enable_x64():
             chunks = ((X[s:s + chunk], y[s:s + chunk]) for s in range(0, n, chunk))
-            sums = proto.stream_nldp(key, chunks, d, epsilon=eps, delta=dlt,
-                                     x_clip_l2=None if public else self.x_clip_l2, x_clip=self.x_clip,
-                                     y_clip=self.y_clip, public_covariance=public, mechanism=self.mechanism,
-                                     calibration=self.calibration, chunk_size=min(chunk, _pow2(n)), n_devices=1,
-                                     dtype=np.float64)
+            sums = proto._stream_nldp(key, chunks, d, cal, x_clip_l2=None if public else self.x_clip_l2,
+                                      x_clip=self.x_clip, y_clip=self.y_clip, public_covariance=public,
+                                      mechanism=self.mechanism, chunk_size=min(chunk, _pow2(n)), n_devices=1,
+                                      start_index=0, dtype=np.float64)
             sums = proto.NLDPSums(None if sums.cov_triu is None else np.asarray(sums.cov_triu),
                                   np.asarray(sums.xy), np.asarray(sums.n_users))
             est = proto.server_estimate(sums, sigmas=(cal.sd_cov, cal.sd_xy), y_clip=self.y_clip,
@@ -376,6 +377,7 @@ class InteractiveLDPSparseRegression(_LDPBase):
         self.y_clip = y_clip
         self.random_state = random_state
 
+    @compiled_entry
     def fit(self, X, y, **kwargs):
         """Run the T rounds of LDP-IHT over the users (rows of X, y). Returns self."""
         _reject_fit_params(kwargs)
@@ -393,8 +395,9 @@ class InteractiveLDPSparseRegression(_LDPBase):
         tx = proto.check_clip(self.x_clip, "x_clip")
         ty = proto.check_clip(self.y_clip, "y_clip")
         key, seeded = _root_key(self.random_state)
-        need = required_users(d, k, eps, dlt, R / math.sqrt(k), interactive=True, n_rounds=T, x_clip=tx,
-                              y_clip=ty, radius=R)
+        # sigma of a report = unit(epsilon, delta) * sensitivity(theta): the calibration once per fit
+        unit = mech.gaussian_sigma(1.0, eps, dlt)
+        need = _users_iht(d, T, unit * mech.gradient_sensitivity(d, tx, ty, math.sqrt(k) * R), R / math.sqrt(k))
         _common_warnings(eps, dlt, n, need, "InteractiveLDPSparseRegression")
         k_part, k_noise = jax.random.split(key)
         groups = proto.iht_groups(k_part, n, T)
@@ -403,7 +406,7 @@ class InteractiveLDPSparseRegression(_LDPBase):
             theta = jnp.zeros(d)
             for g in groups:
                 l1 = float(jnp.sum(jnp.abs(theta)))
-                s = proto.iht_sigma(d, l1, epsilon=eps, delta=dlt, x_clip=tx, y_clip=ty)
+                s = unit * mech.gradient_sensitivity(d, tx, ty, l1)   # = proto.iht_sigma(d, l1, ...)
                 sigmas.append(float(s))
                 sens.append(float(mech.gradient_sensitivity(d, tx, ty, l1)))
                 gsum = proto.stream_iht_round(k_noise, X[g], y[g], g, theta, sigma=s, x_clip=tx, y_clip=ty,

@@ -66,8 +66,6 @@ def required_users(d, k, epsilon, delta, signal_min, *, public_X=False, interact
     smin = check_clip(signal_min, "signal_min")
     R = check_clip(radius, "radius")
     kap = check_clip(kappa, "kappa")
-    log_term = 2.0 * math.log(2.0 * d)
-    details: dict = {}
     if interactive:
         if mechanism != "gaussian":
             raise ValueError("LDP-IHT uses the Gaussian mechanism; mechanism must be 'gaussian'")
@@ -78,22 +76,34 @@ def required_users(d, k, epsilon, delta, signal_min, *, public_X=False, interact
         mech.check_delta(delta)
         s_max = iht_sigma(d, math.sqrt(k) * R, epsilon=epsilon, delta=delta, x_clip=x_clip, y_clip=y_clip,
                           calibration=calibration)
-        n_iht = T * log_term * s_max ** 2 / smin ** 2
-        details.update(sigma_max=s_max, n_iht=n_iht)
-        n = n_iht
-    else:
-        cal = nldp_calibration(d, epsilon=epsilon, delta=delta, x_clip_l2=x_clip_l2, x_clip=x_clip,
-                               y_clip=y_clip, public_covariance=bool(public_X), mechanism=mechanism,
-                               calibration=calibration)
-        s1 = 0.0 if cal.sd_cov is None else cal.sd_cov
-        s2 = cal.sd_xy
-        ty = float(y_clip)
-        n_thr = log_term * (s2 ** 2 + s1 ** 2 * R ** 2 + ty ** 2) / (kap ** 2 * smin ** 2)
-        details.update(sigma1=cal.sd_cov, sigma2=s2, n_thr=n_thr)
-        n = n_thr
-        if not public_X:
-            n_inv = 16.0 * d * s1 ** 2 / kap ** 2
-            details["n_inv"] = n_inv
-            n = max(n, n_inv)
+        return _users_iht(d, T, s_max, smin, return_details)
+    cal = nldp_calibration(d, epsilon=epsilon, delta=delta, x_clip_l2=x_clip_l2, x_clip=x_clip,
+                           y_clip=y_clip, public_covariance=bool(public_X), mechanism=mechanism,
+                           calibration=calibration)
+    return _users_nldp(d, cal, smin, float(y_clip), R, kap, bool(public_X), return_details)
+
+
+def _users_iht(d: int, T: int, s_max: float, smin: float, return_details: bool = False):
+    """The LDP-IHT term from the report sigma ``s_max`` at ||theta||_1 = sqrt(k) R (validated inputs)."""
+    log_term = 2.0 * math.log(2.0 * d)
+    n_iht = T * log_term * s_max ** 2 / smin ** 2
+    n = int(math.ceil(n_iht))
+    return (n, {"sigma_max": s_max, "n_iht": n_iht}) if return_details else n
+
+
+def _users_nldp(d: int, cal, smin: float, ty: float, R: float, kap: float, public_X: bool,
+                return_details: bool = False):
+    """The NLDP terms from a calibration ``cal`` of :func:`~.protocol.nldp_calibration` (validated
+    inputs); the estimators pass the calibration of their fit rather than computing it again."""
+    s1 = 0.0 if cal.sd_cov is None else cal.sd_cov
+    s2 = cal.sd_xy
+    log_term = 2.0 * math.log(2.0 * d)
+    n_thr = log_term * (s2 ** 2 + s1 ** 2 * R ** 2 + ty ** 2) / (kap ** 2 * smin ** 2)
+    details = {"sigma1": cal.sd_cov, "sigma2": s2, "n_thr": n_thr}
+    n = n_thr
+    if not public_X:
+        n_inv = 16.0 * d * s1 ** 2 / kap ** 2
+        details["n_inv"] = n_inv
+        n = max(n, n_inv)
     n = int(math.ceil(n))
     return (n, details) if return_details else n

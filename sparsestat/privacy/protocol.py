@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..exceptions import PrivacyWarning
+from ..linalg.cache import compiled_entry
 from ..linalg.prox import keep_top_k, project_l2_ball, soft_threshold
 from ..linalg.sharding import make_mesh, shard_leading_axis
 from . import mechanisms as mech
@@ -113,14 +114,15 @@ class ServerEstimate(NamedTuple):
 # calibration and validation
 # --------------------------------------------------------------------------------------------------
 
-def _warn_low_precision(dtype) -> None:
+def _warn_low_precision(dtype, stacklevel: int = 4) -> None:
     """float32 noise is drawn from 24-bit uniforms: its tails stop at about 5.42 sigma (mass 6e-8 per entry
-    missing), so over d(d+1)/2 entries the release can miss delta = 1e-5. Releases should run in float64."""
+    missing), so over d(d+1)/2 entries the release can miss delta = 1e-5. Releases should run in float64.
+    ``stacklevel`` 4: the caller of a public function (under its ``compiled_entry`` wrapper)."""
     if np.dtype(dtype).itemsize < 8:
         warnings.warn(
             f"noise drawn in {np.dtype(dtype).name}: its tails are truncated at about 5.4 standard deviations "
             "(24-bit uniforms), which can exceed a small delta over many entries; run releases inside "
-            "sparsestat.linalg.enable_x64() for the stated guarantee", PrivacyWarning, stacklevel=3)
+            "sparsestat.linalg.enable_x64() for the stated guarantee", PrivacyWarning, stacklevel=stacklevel)
 
 
 def check_clip(value, name: str) -> float:
@@ -278,6 +280,7 @@ def _is_single_key(key) -> bool:
     return key.ndim == 1
 
 
+@compiled_entry
 def release_nldp(key, x, y, *, epsilon, delta, x_clip_l2=None, x_clip, y_clip,
                  public_covariance: bool = False, mechanism: str = "gaussian",
                  calibration: str = "analytic") -> NLDPMessage:
@@ -438,6 +441,7 @@ def _mesh_key(mesh):
     return k
 
 
+@compiled_entry
 def stream_nldp(key, chunks: Iterable, d: int, *, epsilon, delta, x_clip_l2=None, x_clip, y_clip,
                 public_covariance: bool = False, mechanism: str = "gaussian",
                 calibration: str = "analytic", chunk_size: int = 4096, n_devices: int | None = 1,
@@ -473,16 +477,26 @@ def stream_nldp(key, chunks: Iterable, d: int, *, epsilon, delta, x_clip_l2=None
     -------
     NLDPSums
     """
-    from ..linalg.precision import default_float
-
     cal = nldp_calibration(d, epsilon=epsilon, delta=delta, x_clip_l2=x_clip_l2, x_clip=x_clip,
                            y_clip=y_clip, public_covariance=public_covariance, mechanism=mechanism,
                            calibration=calibration)
+    return _stream_nldp(key, chunks, d, cal, x_clip_l2=x_clip_l2, x_clip=x_clip, y_clip=y_clip,
+                        public_covariance=public_covariance, mechanism=mechanism, chunk_size=chunk_size,
+                        n_devices=n_devices, start_index=start_index, dtype=dtype)
+
+
+def _stream_nldp(key, chunks: Iterable, d: int, cal: NLDPCalibration, *, x_clip_l2, x_clip, y_clip,
+                 public_covariance: bool, mechanism: str, chunk_size: int, n_devices, start_index: int,
+                 dtype) -> NLDPSums:
+    """:func:`stream_nldp` with the calibration ``cal`` already computed from the same (validated)
+    public parameters (the estimators calibrate once per fit)."""
+    from ..linalg.precision import default_float
+
     chunk_size = int(chunk_size)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
     dtype = np.dtype(dtype or default_float())
-    _warn_low_precision(dtype)
+    _warn_low_precision(dtype, stacklevel=5)
     mesh = None
     nd = 1
     if n_devices is None or n_devices > 1:
@@ -567,6 +581,7 @@ def _solve_spd_or_lu(A, b):
         return np.full_like(b, np.nan), False
 
 
+@compiled_entry
 def server_estimate(sums: NLDPSums, *, sigmas, y_clip, public_cov=None, lam=None, threshold="soft",
                     n_nonzero_coefs=None, stabilize=None, refit=False, radius=1.0,
                     kappa=1.0) -> ServerEstimate:
@@ -638,11 +653,11 @@ def server_estimate(sums: NLDPSums, *, sigmas, y_clip, public_cov=None, lam=None
     if indefinite and stabilize is None:
         warnings.warn("the aggregated covariance is not positive definite (too few users for its noise); "
                       "solved by LU. Consider stabilize='ridge', public_X or LDP-IHT.", RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     fallback = False
     if not np.all(np.isfinite(u)):
         warnings.warn("the covariance solve was not finite; fell back to least squares (lstsq)",
-                      RuntimeWarning, stacklevel=2)
+                      RuntimeWarning, stacklevel=3)
         u = np.linalg.lstsq(A, b, rcond=None)[0]
         fallback = True
         if not np.all(np.isfinite(u)):  # pragma: no cover - lstsq of finite input is finite
@@ -711,6 +726,7 @@ def _iht_batch(keys, x, y, theta, tx, ty, sigma):
     return jax.vmap(_iht_one, in_axes=(0, 0, 0, None, None, None, None))(keys, x, y, theta, tx, ty, sigma)
 
 
+@compiled_entry
 def release_iht(key, x, y, theta, *, epsilon, delta, x_clip, y_clip, calibration="analytic"):
     """One LDP-IHT report: g = xtilde (<xtilde, theta> - ytilde) + N(0, sigma^2 I), sigma calibrated at
     (epsilon, delta) for Delta = 2 sqrt(d) tau_x (tau_x ||theta||_1 + tau_y) (theta is public).
@@ -779,6 +795,7 @@ def _iht_chunk_step(acc, key, x, y, lo, hi, mask, theta, tx, ty, sigma):
     return acc + mask @ g
 
 
+@compiled_entry
 def stream_iht_round(key, x, y, user_index, theta, *, sigma, x_clip, y_clip, chunk_size: int = 4096,
                      dtype=None):
     """Sum of the LDP-IHT reports of one group of users (rows ``x``, ``y`` with global indices

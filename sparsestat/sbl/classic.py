@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_array_arg, check_choice
+from ..linalg.cache import compiled_entry
 from ._checks import check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, per_device, resolve_lanes, run_em, run_em_pool
+from .em import EMConfig, em_merge, em_split, per_device, resolve_lanes, run_em, run_em_pool
 from .posterior import dense_estep
 
 __all__ = ["sbl", "sbl_core", "sbl_parts", "ClassicConfig"]
@@ -57,15 +58,29 @@ def sbl_core(Phi: jax.Array, y: jax.Array, noise_var: jax.Array, cfg: ClassicCon
     return res._replace(gamma=res.gamma[0]), trace
 
 
+def _split(cfg: ClassicConfig):
+    """(key, numbers): the structural config that keys the compiled program and its traced numbers."""
+    key, nums = em_split(cfg.em)
+    return cfg._replace(em=key), nums
+
+
+def _merge(key: ClassicConfig, nums) -> ClassicConfig:
+    return key._replace(em=em_merge(key.em, nums))
+
+
 @lru_cache(maxsize=64)
-def _compiled(cfg: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0):
-    def single(Phi, y, nv):
-        return sbl_core(Phi, y, nv, cfg)
+def _compiled(key: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0):
+    """One program per structural config (shapes and dtypes aside); the numbers (tolerances, pruning
+    thresholds, iteration cap, noise variance) are its traced arguments ``nums`` and ``nv``."""
+    def single(Phi, y, nv, nums):
+        return sbl_core(Phi, y, nv, _merge(key, nums))
 
     if not batched:
         return jax.jit(single)
 
-    def pooled(Phi, y, nv):
+    def pooled(Phi, y, nv, nums):
+        cfg = _merge(key, nums)
+
         def parts(prob):
             yb, nvb, Pb = prob
             return sbl_parts(Phi if Pb is None else Pb, yb, nvb, cfg)
@@ -79,9 +94,10 @@ def _compiled(cfg: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0)
     from ..linalg.sharding import sharded_batch
 
     # each device solves its block of problems on its own lanes
-    return sharded_batch(pooled, mesh, in_axes=(phi_axis, 0, 0))
+    return sharded_batch(pooled, mesh, in_axes=(phi_axis, 0, 0, None))
 
 
+@compiled_entry
 def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune=1e-3, prune_abs: float = 0.0,
         update: str = "em", return_trace: bool = False, mesh=None, lanes=None):
     """Classic EM sparse Bayesian learning for y = Phi x + n, x ~ N(0, diag(gamma)).
@@ -153,8 +169,8 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
     else:
         jnv = jnp.broadcast_to(jnp.asarray(nv, rdtype), (B,) if batched else ())
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, update, bool(return_trace))
-    cfg = ClassicConfig(update, em)
+    key, nums = _split(ClassicConfig(update, em))
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
-    fn = _compiled(cfg, batched, 0 if Phi.ndim == 3 else None, mesh if batched else None, nl)
-    res, trace = fn(jP, jy, jnv)
+    fn = _compiled(key, batched, 0 if Phi.ndim == 3 else None, mesh if batched else None, nl)
+    res, trace = fn(jP, jy, jnv, nums)
     return (res, trace) if return_trace else res

@@ -27,11 +27,16 @@ from .posterior import EStep
 from .results import SBLResult, SBLTrace
 
 __all__ = ["EMConfig", "EMState", "em_init", "em_step", "em_done", "em_finish", "run_em", "run_em_pool",
-           "resolve_lanes", "per_device", "kron_full", "prune_masks"]
+           "resolve_lanes", "per_device", "kron_full", "prune_masks", "em_split", "em_merge"]
 
 
 class EMConfig(NamedTuple):
-    """Static options of the EM loop (hashable)."""
+    """Options of the EM loop.
+
+    ``learn_noise``, ``noise_rule`` and ``return_trace`` choose the program; ``tol``, ``prune``,
+    ``prune_abs`` and ``max_iter`` are numbers that the compiled programs take as traced arguments
+    (:func:`em_split` / :func:`em_merge`), so a new value compiles nothing; inside a program they may
+    be tracers. With ``return_trace``, ``max_iter`` is the trace length and stays static."""
 
     max_iter: int
     tol: float
@@ -42,16 +47,33 @@ class EMConfig(NamedTuple):
     return_trace: bool
 
 
+def em_split(cfg: EMConfig):
+    """(key, numbers): ``key`` (hashable, the numbers replaced by None) selects the compiled program;
+    ``numbers`` = (max_iter, tol, prune, prune_abs) as weakly typed scalars, its traced arguments (weak
+    types promote exactly as the Python literals they replace). ``max_iter`` stays in the key with
+    ``return_trace`` (it is the trace length)."""
+    key = cfg._replace(max_iter=cfg.max_iter if cfg.return_trace else None, tol=None,
+                       prune=(None,) * len(cfg.prune), prune_abs=None)
+    nums = (jnp.asarray(int(cfg.max_iter)), jnp.asarray(float(cfg.tol)),
+            tuple(jnp.asarray(float(r)) for r in cfg.prune), jnp.asarray(float(cfg.prune_abs)))
+    return key, nums
+
+
+def em_merge(key: EMConfig, nums) -> EMConfig:
+    """The config of a program: ``key`` of :func:`em_split` with its (traced) numbers put back."""
+    max_iter, tol, prune, prune_abs = nums
+    return key._replace(max_iter=key.max_iter if key.return_trace else max_iter, tol=tol, prune=tuple(prune),
+                        prune_abs=prune_abs)
+
+
 def prune_masks(gammas, masks, prune, prune_abs):
     """New masks (monotone): drop entries below r_i max(gamma_i) or below ``prune_abs``; a rule that would
-    empty a factor is skipped for that factor."""
+    empty a factor is skipped for that factor. A threshold <= 0 disables its rule (thresholds may be
+    traced)."""
     out = []
     for g, m, r in zip(gammas, masks, prune):
-        keep = m
-        if r > 0:
-            keep = keep & (g >= r * jnp.max(g))
-        if prune_abs > 0:
-            keep = keep & (g >= prune_abs)
+        keep = m & ((r <= 0) | (g >= r * jnp.max(g)))
+        keep = keep & ((prune_abs <= 0) | (g >= prune_abs))
         out.append(jnp.where(jnp.any(keep), keep, m))
     return tuple(out)
 

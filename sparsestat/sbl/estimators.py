@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import validate_estimator_data
 from ..exceptions import warn_not_converged
+from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 
 __all__ = ["SBLRegression", "KroneckerSBL"]
@@ -72,6 +73,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         self.prune_abs = prune_abs
         self.fit_intercept = fit_intercept
 
+    @compiled_entry
     def fit(self, X, y):
         """Fit the model to X (n_samples, n_features) and y (n_samples,). Returns self."""
         from .classic import sbl
@@ -96,7 +98,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
             self.n_iter_ = int(res.n_iter)
             self.converged_ = bool(res.converged)
         if not self.converged_:
-            warn_not_converged("SBLRegression", self.n_iter_, self.max_iter, tol=self.tol)
+            warn_not_converged("SBLRegression", self.n_iter_, self.max_iter, tol=self.tol, stacklevel=4)
         self.coef_ = coef
         self.gamma_ = gamma
         with np.errstate(divide="ignore"):
@@ -155,6 +157,7 @@ class KroneckerSBL(BaseEstimator):
         self.prune_abs = prune_abs
         self.init = init
 
+    @compiled_entry
     def fit(self, X, y):
         """Fit to the Kronecker dictionary X (operator or list of factors) and measurements y. Returns self."""
         from ..linalg.operators import Kronecker
@@ -181,7 +184,8 @@ class KroneckerSBL(BaseEstimator):
         self._factors = [np.asarray(f) for f in facs]
         self.n_features_in_ = int(np.prod([f.shape[-1] for f in self._factors]))
         if not np.all(cv):
-            warn_not_converged(f"KroneckerSBL(method={self.method!r})", int(np.max(it)), self.max_iter, tol=self.tol)
+            warn_not_converged(f"KroneckerSBL(method={self.method!r})", int(np.max(it)), self.max_iter, tol=self.tol,
+                               stacklevel=4)
         return self
 
     def predict(self, X=None):

@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_choice, check_in_interval, check_int, check_nonnegative
+from ..linalg.cache import compiled_entry
 from ._checks import as_factor_list, check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, per_device, resolve_lanes, run_em, run_em_pool
+from .em import EMConfig, em_merge, em_split, per_device, resolve_lanes, run_em, run_em_pool
 from .msteps import am_mstep, block_am_mstep, coupling_matrix, ksbl_mstep, svd_mstep
 from .posterior import kron_estep
 
@@ -24,7 +25,10 @@ _BLOCK_EPS = 1e-5
 
 
 class KronConfig(NamedTuple):
-    """Static options of :func:`kron_sbl_core` (hashable, one compiled executable per value)."""
+    """Options of :func:`kron_sbl_core`. ``method``, ``sizes``, ``init``, ``block_sizes`` and the EM
+    switches choose the program (one compiled executable per value); ``am_tol``, ``am_max_inner``,
+    ``coupling`` and the EM numbers are traced arguments of it (:func:`_split`), so a new value
+    compiles nothing."""
 
     method: str
     sizes: tuple
@@ -85,15 +89,33 @@ def kron_sbl_core(factors: tuple, y: jax.Array, noise_var: jax.Array, cfg: KronC
     return run_em(estep, mstep, gammas0, y, nv0, cfg.em)
 
 
+def _split(cfg: KronConfig):
+    """(key, numbers): the structural config that keys the compiled program and its traced numbers
+    (weakly typed scalars: they promote as the Python literals they replace)."""
+    em_key, em_nums = em_split(cfg.em)
+    key = cfg._replace(am_tol=None, am_max_inner=None, coupling=None, em=em_key)
+    nums = (em_nums, jnp.asarray(float(cfg.am_tol)), jnp.asarray(int(cfg.am_max_inner)),
+            jnp.asarray(float(cfg.coupling)))
+    return key, nums
+
+
+def _merge(key: KronConfig, nums) -> KronConfig:
+    em_nums, am_tol, am_max_inner, coupling = nums
+    return key._replace(am_tol=am_tol, am_max_inner=am_max_inner, coupling=coupling, em=em_merge(key.em, em_nums))
+
+
 @lru_cache(maxsize=64)
-def _compiled(cfg: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: int = 0):
-    def single(factors, y, nv):
-        return kron_sbl_core(tuple(factors), y, nv, cfg)
+def _compiled(key: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: int = 0):
+    """One program per structural config (shapes and dtypes aside); the numbers (tolerances, pruning
+    thresholds, iteration caps, coupling, noise variance) are its traced arguments ``nums`` and ``nv``."""
+    def single(factors, y, nv, nums):
+        return kron_sbl_core(tuple(factors), y, nv, _merge(key, nums))
 
     if not batched:
         return jax.jit(single)
 
-    def pooled(factors, y, nv):
+    def pooled(factors, y, nv, nums):
+        cfg = _merge(key, nums)
         per = [f for f, a in zip(factors, factor_axes) if a is not None]
 
         def parts(prob):
@@ -109,10 +131,12 @@ def _compiled(cfg: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: i
     from ..linalg.sharding import sharded_batch
 
     # each device solves its block of problems on its own lanes
-    fn = sharded_batch(lambda y, nv, *f: pooled(list(f), y, nv), mesh, in_axes=(0, 0) + tuple(factor_axes))
-    return lambda factors, y, nv: fn(y, nv, *factors)
+    fn = sharded_batch(lambda y, nv, nums, *f: pooled(list(f), y, nv, nums), mesh,
+                       in_axes=(0, 0, None) + tuple(factor_axes))
+    return lambda factors, y, nv, nums: fn(y, nv, nums, *factors)
 
 
+@compiled_entry
 def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: float = 0.8, noise_var=None,
              max_iter: int = 150, tol: float = 1e-4, prune=None, prune_abs: float = 0.0, init: str = "normalised",
              am_tol: float = 1e-5, am_max_inner: int = 1000, return_trace: bool = False, mesh=None, lanes=None):
@@ -235,8 +259,9 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
         jnv = jnp.broadcast_to(jnp.asarray(nv, rdtype), (B,) if batched else ())
 
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, "em", bool(return_trace))
-    cfg = KronConfig(method, sizes, init, float(am_tol), am_max_inner, block_sizes, float(coupling), em)
+    key, nums = _split(KronConfig(method, sizes, init, float(am_tol), am_max_inner, block_sizes, float(coupling),
+                                  em))
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
-    fn = _compiled(cfg, batched, tuple(factor_axes), mesh if batched else None, nl)
-    res, trace = fn(jf, jy, jnv)
+    fn = _compiled(key, batched, tuple(factor_axes), mesh if batched else None, nl)
+    res, trace = fn(jf, jy, jnv, nums)
     return (res, trace) if return_trace else res

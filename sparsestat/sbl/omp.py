@@ -16,6 +16,7 @@ import numpy as np
 from jax import lax
 
 from .._validation import check_nonnegative
+from ..linalg.cache import compiled_entry
 from ._checks import as_factor_list, check_y
 from .posterior import multi_mode
 from .results import OMPResult
@@ -30,8 +31,9 @@ def _ls(factors, masks, Y):
     return X, R
 
 
-def kron_omp_core(factors, y, max_per_mode: tuple, tol: float, noise_var):
-    """One problem (validated); ``noise_var`` <= 0 disables the noise-floor stop."""
+def kron_omp_core(factors, y, max_per_mode: tuple, tol, noise_var):
+    """One problem (validated); ``noise_var`` <= 0 disables the noise-floor stop. ``max_per_mode``
+    fixes shapes (static); ``tol`` and ``noise_var`` may be traced."""
     out_shape = tuple(int(f.shape[0]) for f in factors)
     sizes = tuple(int(f.shape[1]) for f in factors)
     I = len(factors)
@@ -80,13 +82,15 @@ def kron_omp_core(factors, y, max_per_mode: tuple, tol: float, noise_var):
 
 
 @lru_cache(maxsize=32)
-def _compiled(max_per_mode, tol, batched, factor_axes):
-    fn = lambda f, y, nv: kron_omp_core(tuple(f), y, max_per_mode, tol, nv)
+def _compiled(max_per_mode, batched, factor_axes):
+    """One program per (max_per_mode, batch layout); ``tol`` and ``noise_var`` are traced arguments."""
+    fn = lambda f, y, nv, tol: kron_omp_core(tuple(f), y, max_per_mode, tol, nv)  # noqa: E731
     if batched:
-        return jax.jit(jax.vmap(fn, in_axes=(list(factor_axes), 0, 0)))
+        return jax.jit(jax.vmap(fn, in_axes=(list(factor_axes), 0, 0, None)))
     return jax.jit(fn)
 
 
+@compiled_entry
 def kron_omp(factors, y, *, max_per_mode, tol: float = 1e-2, noise_var=None) -> OMPResult:
     """Kronecker (N-way) orthogonal matching pursuit.
 
@@ -144,4 +148,5 @@ def kron_omp(factors, y, *, max_per_mode, tol: float = 1e-2, noise_var=None) -> 
     jy = jy.astype(dtype)
     rdtype = jnp.real(jy).dtype
     nv = jnp.broadcast_to(jnp.asarray(-1.0 if noise_var is None else noise_var, rdtype), (B,) if batched else ())
-    return _compiled(mpm, float(tol), batched, tuple(axes))(jf, jy, nv)
+    # tol as a weakly typed scalar: it promotes as the Python literal it replaces
+    return _compiled(mpm, batched, tuple(axes))(jf, jy, nv, jnp.asarray(float(tol)))

@@ -20,8 +20,10 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 
+from ..linalg.cache import compiled_entry
 from ..linalg.ordering import eigh_each
 from .results import Posterior
 
@@ -125,8 +127,10 @@ def dense_estep(Phi: jax.Array, gamma: jax.Array, y: jax.Array, noise_var: jax.A
 
 
 _kron_estep_jit = jax.jit(kron_estep)
+_dense_estep_jit = jax.jit(dense_estep)
 
 
+@compiled_entry
 def kron_posterior(factors, gammas, y, noise_var) -> Posterior:
     """Posterior N(mean, Sigma) of x for y = (H_1 kron ... kron H_I) x + n, x ~ N(0, diag(kron(gammas))).
 
@@ -167,9 +171,12 @@ def kron_posterior(factors, gammas, y, noise_var) -> Posterior:
     return Posterior(e.mean, e.var, e.cost)
 
 
+@compiled_entry
 def dense_posterior(Phi, gamma, y, noise_var) -> Posterior:
     """Posterior N(mean, Sigma) for a dense dictionary ``Phi`` (M, N), x ~ N(0, diag(gamma))."""
     Phi = jnp.asarray(Phi)
     dtype = jnp.result_type(Phi, y)
-    e = jax.jit(dense_estep)(Phi.astype(dtype), jnp.asarray(gamma), jnp.asarray(y).astype(dtype), noise_var)
+    # noise_var as an array of the real dtype (what dense_estep makes of it first): a traced argument
+    nv = jnp.asarray(noise_var, np.real(np.zeros((), dtype)).dtype)
+    e = _dense_estep_jit(Phi.astype(dtype), jnp.asarray(gamma), jnp.asarray(y).astype(dtype), nv)
     return Posterior(e.mean, e.var, e.cost)

@@ -12,13 +12,20 @@ from sparsestat.exceptions import PrivacyWarning
 from sparsestat.privacy import InteractiveLDPSparseRegression, LDPSparseRegression
 
 _STATISTICAL = {
-    "check_regressors_train": "an LDP fit on a few dozen users cannot reach the R^2 this check requires",
+    "check_regressors_train": "the default soft threshold (its tau_y^2 term at y_clip = 10 over 200 users) "
+                              "zeroes every coefficient: R^2 about 0, below the 0.5 this check requires",
     "check_regressor_data_not_an_array": "predictions of two fits can differ by their privacy noise",
 }
 
 
 def _expected(est):
-    return dict(_STATISTICAL)
+    out = dict(_STATISTICAL)
+    if isinstance(est, InteractiveLDPSparseRegression) or getattr(est, "threshold", None) == "topk":
+        # check_regressors_train's data (make_regression, 10 features, 1 informative, 200 rows) with k = 1
+        # at epsilon = 1e4: the one informative feature is kept and the privacy noise is negligible;
+        # R^2 0.76-0.80 over 20 noise seeds in float64 and float32 (the check needs > 0.5)
+        del out["check_regressors_train"]
+    return out
 
 
 def _run(check, estimator):
