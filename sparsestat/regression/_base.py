@@ -58,7 +58,7 @@ class SparseLinearBase(BaseEstimator):
         if c.shape != (n_targets, n_features):
             warnings.warn(f"warm_start: previous coef_ has shape {np.shape(self.coef_)}, incompatible with the "
                           f"data ({n_targets} target(s), {n_features} features); starting from zeros",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=5)
             return None
         return c
 
@@ -90,7 +90,7 @@ class SparseLinearBase(BaseEstimator):
             self.n_iter_ = n_iter
             self.converged_ = bool(conv.all())
         if not conv.all():
-            warn_not_converged(what, int(n_iter.max()), int(self.max_iter), float(gap.max()), None, stacklevel=4)
+            warn_not_converged(what, int(n_iter.max()), int(self.max_iter), float(gap.max()), None, stacklevel=5)
         return self
 
     def predict(self, X):

@@ -20,7 +20,7 @@ __all__ = ["Lasso", "ElasticNet", "MCPRegression", "SCADRegression", "L0Regressi
 def _least_squares(est, X, y, sw):
     """alpha = 0: (weighted) least squares, minimum norm when rank-deficient."""
     warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares; use "
-                  "sklearn.linear_model.LinearRegression", UserWarning, stacklevel=3)
+                  "sklearn.linear_model.LinearRegression", UserWarning, stacklevel=4)
     s = np.ones(X.shape[0]) if sw is None else sw
     Y = y if y.ndim == 2 else y[:, None]
     if est.fit_intercept:
