@@ -1,5 +1,11 @@
 """The GEMSS training loop: Adam on the Monte-Carlo objective, one jitted ``lax.scan``.
 
+Compile once: the jitted program is specialised only on what sets shapes or code paths (number of
+components, batch size, iteration count, number of prior supports, checkpoint period, sparsity, and
+the prior / likelihood / Jaccard-union choices). Every numeric hyperparameter (learning rate, Jaccard
+weight, prior variances, weights and Student parameters, extraction threshold) is a traced argument,
+so a new value reuses the compiled program.
+
 Memory-light history: instead of gemss's per-iteration copies of (mu, s2, alpha) (n_iter x K x p),
 the scan keeps the objective and mean Jaccard per iteration, an *extraction record* (for each
 component the last iteration at which at least ``sparsity`` means exceed ``min_mu_threshold`` in
@@ -18,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..linalg.cache import compiled_entry
 from .objective import ObjectiveConfig, objective_terms
 from .mixture import (MixtureParams, init_mixture, mixture_log_weights, mixture_variances,
                       mixture_weights, reparameterize)
@@ -27,7 +34,8 @@ __all__ = ["TrainConfig", "MixtureFit", "fit_mixture", "prepare_data", "train"]
 
 
 class TrainConfig(NamedTuple):
-    """Static settings of the training loop."""
+    """Settings of the training loop. ``lr`` is a number (traced: a new value does not recompile);
+    the other fields set shapes and loop lengths (static)."""
 
     n_components: int = 8
     batch_size: int = 16
@@ -106,22 +114,53 @@ def _fixed_supports(n_features: int, sparsity: int):
     return None
 
 
-@functools.partial(jax.jit, static_argnames=("config", "train_config"))
-def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: TrainConfig) -> MixtureFit:
-    """Run the whole optimisation (pure; jit-compiled, vmappable over ``key``).
+class _Structure(NamedTuple):
+    """What the compiled training program is specialised on (hashable; the jit static argument)."""
 
-    ``X`` zero-filled (n, p), ``y`` (n,), ``row_mask`` (n,), ``key`` a PRNG key, ``tau`` the extraction
-    threshold (traced). See :func:`fit_mixture` for the user-facing wrapper.
-    """
+    prior: str
+    sparsity: int
+    likelihood: str
+    jaccard_union: str
+    n_components: int
+    batch_size: int
+    n_iter: int
+    n_prior_supports: int
+    checkpoint_every: int
+
+
+class _Hyper(NamedTuple):
+    """The numeric hyperparameters of the training program (a pytree of scalars; traced)."""
+
+    lr: jax.Array
+    lambda_jaccard: jax.Array
+    prior_params: PriorParams
+
+
+def _split_configs(config: ObjectiveConfig, train_config: TrainConfig, dtype):
+    """Split the public configs into the static structure and the traced numbers (scalars of ``dtype``)."""
     tc = train_config
+    structure = _Structure(str(config.prior), int(config.sparsity), str(config.likelihood),
+                           str(config.jaccard_union), int(tc.n_components), int(tc.batch_size),
+                           int(tc.n_iter), int(tc.n_prior_supports), int(tc.checkpoint_every))
+    num = lambda v: jnp.asarray(v, dtype)
+    hyper = _Hyper(num(tc.lr), num(config.lambda_jaccard),
+                   PriorParams(*(num(v) for v in config.prior_params)))
+    return structure, hyper
+
+
+def _train_impl(X, y, row_mask, key, tau, hyper: _Hyper, s: _Structure) -> MixtureFit:
+    """The whole optimisation for one key (pure; traced under jit, vmappable)."""
     n, p = X.shape
     dtype = X.dtype
+    config = ObjectiveConfig(s.prior, s.sparsity, s.likelihood, hyper.lambda_jaccard, s.jaccard_union,
+                             hyper.prior_params)
     k_init, k_loop = jax.random.split(key)
-    params = init_mixture(k_init, tc.n_components, p, dtype)
-    opt = optax.adam(tc.lr, b1=0.9, b2=0.999, eps=1e-8)
+    params = init_mixture(k_init, s.n_components, p, dtype)
+    # the learning rate is a traced scalar: optax's adam scales its direction by -lr (no recompile)
+    opt = optax.adam(hyper.lr, b1=0.9, b2=0.999, eps=1e-8)
     opt_state = opt.init(params)
-    fixed = _fixed_supports(p, config.sparsity) if config.prior == "sss" else None
-    sparsity = config.sparsity
+    fixed = _fixed_supports(p, s.sparsity) if s.prior == "sss" else None
+    sparsity = s.sparsity
 
     def loss_fn(prm, comps, eps, supports):
         terms = objective_terms(prm, X, y, row_mask, comps, eps, supports, config)
@@ -132,10 +171,10 @@ def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: Tr
     def step(c: _Carry, _):
         key, k_comp, k_eps, k_sup = jax.random.split(c.key, 4)
         logw = jax.lax.stop_gradient(mixture_log_weights(c.params))
-        comps = jax.random.categorical(k_comp, logw, shape=(tc.batch_size,))
-        eps = jax.random.normal(k_eps, (tc.batch_size, p), dtype)
-        if config.prior == "sss":
-            supports = fixed if fixed is not None else draw_supports(k_sup, tc.n_prior_supports, p, sparsity)
+        comps = jax.random.categorical(k_comp, logw, shape=(s.batch_size,))
+        eps = jax.random.normal(k_eps, (s.batch_size, p), dtype)
+        if s.prior == "sss":
+            supports = fixed if fixed is not None else draw_supports(k_sup, s.n_prior_supports, p, sparsity)
         else:
             supports = None
         (_, terms), grads = grad_fn(c.params, comps, eps, supports)
@@ -158,15 +197,15 @@ def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: Tr
         return carry, (terms.objective, terms.jaccard)
 
     def chunk(c, _):
-        c, trace = jax.lax.scan(step, c, None, length=tc.checkpoint_every)
+        c, trace = jax.lax.scan(step, c, None, length=s.checkpoint_every)
         ck = (c.t - 1, c.params.mu, mixture_variances(c.params), mixture_weights(c.params))
         return c, (trace, ck)
 
-    K = tc.n_components
+    K = s.n_components
     zeros = jnp.zeros((K, p), dtype)
     carry = _Carry(params, opt_state, k_loop, jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32),
                    jnp.full((K,), -1, jnp.int32), zeros, zeros, jnp.zeros((K,), dtype))
-    n_chunks, rem = divmod(tc.n_iter, tc.checkpoint_every)
+    n_chunks, rem = divmod(s.n_iter, s.checkpoint_every)
     carry, ((obj_a, jac_a), (ck_t, ck_mu, ck_var, ck_w)) = jax.lax.scan(chunk, carry, None, length=n_chunks)
     obj, jac = obj_a.reshape(-1), jac_a.reshape(-1)
     if rem:
@@ -179,6 +218,41 @@ def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: Tr
                       ck_t, ck_mu, ck_var, ck_w, carry.bad)
 
 
+@functools.partial(jax.jit, static_argnames=("structure",))
+def _train_one(X, y, row_mask, key, tau, hyper, *, structure):
+    return _train_impl(X, y, row_mask, key, tau, hyper, structure)
+
+
+@functools.partial(jax.jit, static_argnames=("structure",))
+def _train_many(X, y, row_mask, keys, tau, hyper, *, structure):
+    """Restarts: the training loop vmapped over a leading axis of keys (one program)."""
+    return jax.vmap(lambda k: _train_impl(X, y, row_mask, k, tau, hyper, structure))(keys)
+
+
+@functools.partial(jax.jit, static_argnames=("dtype",))
+def _prepare_jit(X, y, dtype):
+    return prepare_data(X, y, dtype)
+
+
+@compiled_entry
+def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: TrainConfig) -> MixtureFit:
+    """Run the whole optimisation (pure; jit-compiled, vmappable over ``key``).
+
+    ``X`` zero-filled (n, p), ``y`` (n,), ``row_mask`` (n,), ``key`` a PRNG key, ``tau`` the extraction
+    threshold. Compiled once per structure (shapes, ``n_components``, ``batch_size``, ``n_iter``,
+    ``n_prior_supports``, ``checkpoint_every``, ``sparsity``, ``prior``, ``likelihood``,
+    ``jaccard_union``): ``tau``, ``train_config.lr``, ``config.lambda_jaccard`` and
+    ``config.prior_params`` are traced (floats or JAX scalars), so new values do not recompile.
+    See :func:`fit_mixture` for the user-facing wrapper.
+    """
+    X = jnp.asarray(X)
+    dtype = X.dtype
+    structure, hyper = _split_configs(config, train_config, dtype)
+    return _train_one(X, jnp.asarray(y, dtype), jnp.asarray(row_mask, dtype), key, jnp.asarray(tau, dtype),
+                      hyper, structure=structure)
+
+
+@compiled_entry
 def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss",
                 var_slab: float = 100.0, var_spike: float = 0.1, weight_slab: float = 0.9,
                 weight_spike: float = 0.1, student_df: float = 1.0, student_scale: float = 1.0,
@@ -187,6 +261,12 @@ def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "ss
                 min_mu_threshold: float = 0.2, checkpoint_every: int = 100,
                 dtype=jnp.float32) -> MixtureFit:
     """Fit gemss's variational mixture to ``(X, y)`` (NaN in X allowed; zero-filled).
+
+    Compiled once per data shape and structure (``n_components``, ``sparsity``, ``prior``,
+    ``likelihood``, ``jaccard_union``, ``n_prior_supports``, ``batch_size``, ``n_iter``,
+    ``checkpoint_every``, ``dtype``, one key or a batch of keys); the numeric hyperparameters
+    (``lr``, ``lambda_jaccard``, the prior parameters, ``min_mu_threshold``) are traced, so sweeping
+    them reuses the compiled program.
 
     Parameters
     ----------
@@ -231,15 +311,18 @@ def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "ss
         raise ValueError(f"likelihood must be 'gaussian' or 'logistic', got {likelihood!r}")
     if jaccard_union not in ("soft", "p"):
         raise ValueError(f"jaccard_union must be 'soft' or 'p', got {jaccard_union!r}")
-    Xf, yf, mask = prepare_data(X, y, dtype)
+    Xf, yf, mask = _prepare_jit(X, y, dtype=jnp.dtype(dtype))
+    dtype = Xf.dtype
     checkpoint_every = int(min(checkpoint_every, n_iter))
-    config = ObjectiveConfig(prior, int(sparsity), likelihood, float(lambda_jaccard), jaccard_union,
-                             PriorParams(float(var_slab), float(var_spike), float(weight_slab),
-                                         float(weight_spike), float(student_df), float(student_scale)))
-    tc = TrainConfig(int(n_components), int(batch_size), int(n_iter), float(lr), int(n_prior_supports),
+    # numbers stay numbers (floats or JAX scalars): they are traced, never baked into the program
+    config = ObjectiveConfig(prior, int(sparsity), likelihood, lambda_jaccard, jaccard_union,
+                             PriorParams(var_slab, var_spike, weight_slab, weight_spike, student_df,
+                                         student_scale))
+    tc = TrainConfig(int(n_components), int(batch_size), int(n_iter), lr, int(n_prior_supports),
                      checkpoint_every)
+    structure, hyper = _split_configs(config, tc, dtype)
     tau = jnp.asarray(min_mu_threshold, dtype)
     if jnp.ndim(key) > 1 or (hasattr(key, "dtype") and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
                               and jnp.ndim(key) > 0):
-        return jax.vmap(lambda k: train(Xf, yf, mask, k, tau, config=config, train_config=tc))(key)
-    return train(Xf, yf, mask, key, tau, config=config, train_config=tc)
+        return _train_many(Xf, yf, mask, key, tau, hyper, structure=structure)
+    return _train_one(Xf, yf, mask, key, tau, hyper, structure=structure)

@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import as_prng_key, check_choice, check_int, check_nonnegative, check_positive
+from ..linalg.cache import compiled_entry
 from .extraction import EXTRACTIONS, Extraction, deduplicate, outlier_solutions, threshold_solutions
 from .priors import PRIORS
 
@@ -161,6 +162,7 @@ class GEMSS(SelectorMixin, BaseEstimator):
         return X if y is None else (X, y)
 
     # ------------------------------------------------------------------ fit
+    @compiled_entry
     def fit(self, X, y):
         """Fit the mixture and extract the solutions.
 
@@ -295,7 +297,15 @@ class GEMSS(SelectorMixin, BaseEstimator):
         A = np.column_stack([np.ones(len(y)), Xs])
         with enable_x64():
             if self.likelihood == "gaussian":
-                w = np.asarray(lstsq(jnp.asarray(A), jnp.asarray(y)))
+                # zero columns up to a bucketed width, so that solutions of new sizes (e.g. "full"
+                # extraction under another hyperparameter) reuse a few compiled programs; the
+                # minimum-norm solution puts exactly 0 on a zero column, and the width stays <= n
+                # when k <= n, so lstsq's default cutoff eps * max(n, width) is unchanged
+                k = A.shape[1]
+                width = _bucket(k, cap=max(len(y), k))
+                Ap = np.zeros((len(y), width))
+                Ap[:, :k] = A
+                w = np.asarray(lstsq(jnp.asarray(Ap), jnp.asarray(y)))[:k]
                 loss = float(np.sum((y - A @ w) ** 2))
             else:
                 w = _newton_logistic(A, y)
@@ -351,6 +361,11 @@ class GEMSS(SelectorMixin, BaseEstimator):
         for s in self.solutions_:
             mask[s] = True
         return mask
+
+
+def _bucket(k: int, cap: int) -> int:
+    """The smallest power of two >= ``k``, at most ``cap`` (itself >= ``k``)."""
+    return min(1 << max(0, (k - 1).bit_length()), cap)
 
 
 def _newton_logistic(A, y, n_iter: int = 30, tol: float = 1e-9):

@@ -28,7 +28,12 @@ __all__ = ["ObjectiveConfig", "ObjectiveTerms", "log_prior_batch", "objective", 
 
 
 class ObjectiveConfig(NamedTuple):
-    """Static settings of the objective (hashable; a jit static argument)."""
+    """Settings of the objective.
+
+    ``prior``, ``sparsity``, ``likelihood`` and ``jaccard_union`` set the program's structure (static
+    under ``jit``); ``lambda_jaccard`` and the fields of ``prior_params`` are numbers that may be
+    Python floats or (traced) JAX scalars, so a new value does not recompile the training loop.
+    """
 
     prior: str = "sss"
     sparsity: int = 3
@@ -73,7 +78,8 @@ def objective_terms(params: MixtureParams, X, y, row_mask, comps, eps, supports,
     logq = mixture_log_density(params, Z)
     elbo = jnp.mean(loglik + logp - logq)
     jac = mean_pairwise_jaccard(Z, config.jaccard_union)
-    obj = elbo - config.lambda_jaccard * jac if config.lambda_jaccard else elbo
+    # always subtracted (lambda may be traced); lambda = 0 gives elbo exactly (jac is finite, in [0, 1])
+    obj = elbo - jnp.asarray(config.lambda_jaccard, elbo.dtype) * jac
     return ObjectiveTerms(obj, elbo, jnp.mean(loglik), jnp.mean(logp), jnp.mean(logq), jac)
 
 
