@@ -23,6 +23,8 @@ _LAZY = {
     "coordinate_sweep": "sparsestat.mcmc.sweep",
     "agess": "sparsestat.mcmc.adaptive",
     "AGESSState": "sparsestat.mcmc.adaptive",
+    "AGESSParams": "sparsestat.mcmc.adaptive",
+    "AGESSConfig": "sparsestat.mcmc.adaptive",
     "Schedule": "sparsestat.mcmc.adaptive",
     "freeze": "sparsestat.mcmc.adaptive",
     "refresh_times": "sparsestat.mcmc.adaptive",

@@ -38,7 +38,8 @@ from .ellipse import MCMCInfo
 from .generalized import gess_move
 from .sweep import sweep_move
 
-__all__ = ["Schedule", "AGESSState", "AGESSAlgorithm", "agess", "adaptation_weight_exponent",
+__all__ = ["Schedule", "AGESSState", "AGESSAlgorithm", "AGESSParams", "AGESSConfig", "agess",
+           "agess_setup", "build_kernel", "init_chain", "init_chains", "adaptation_weight_exponent",
            "refresh_times", "freeze"]
 
 ADAPTIVE, SWEEP, FIXED = 0, 1, 2
@@ -121,6 +122,265 @@ def _check_prob(value, name):
     return float(value)
 
 
+NEVER = 2 ** 31 - 2   # freeze_after sentinel: no freeze (the int32 iteration never reaches it)
+
+
+class AGESSConfig(NamedTuple):
+    """What fixes the program's structure (static under ``jit``): auxiliary family, where the move type
+    comes from, how the background covariance is kept, and the variant's move rule."""
+
+    t_dist: bool = True
+    shared_move_type: bool = True
+    cov_update: str = "rank1"
+    variant: str = "package"
+
+
+class AGESSParams(NamedTuple):
+    """The numeric hyperparameters of AGESS, all traced (a new value reuses the compiled program).
+
+    mean0 (P,), chol0 (P, P): initial adaptive parameters (chol0 = chol cov0); fixed_mean (P,): the
+    fixed component's mean (mean0; zeros for ``variant="case_study"``); nu, epsilon, single_step_prop,
+    beta: as in :func:`agess`; sweep_only_until: the sweep-only phase lasts while i < this;
+    max_shrinks: shrink cap; freeze_after: freeze after this many steps (``NEVER``: never).
+    """
+
+    mean0: jax.Array
+    chol0: jax.Array
+    fixed_mean: jax.Array
+    nu: float
+    epsilon: float
+    single_step_prop: float
+    sweep_only_until: float
+    beta: float
+    max_shrinks: int
+    freeze_after: int
+
+
+def agess_setup(*, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0, epsilon: float | None = None,
+                single_step_prop: float = 0.05, burnin: float = 0.5, beta: float = 0.5, t_dist: bool = True,
+                shared_move_type: bool = True, cov_update: str = "rank1", max_shrinks: int = 100,
+                variant: str = "package", freeze_after: int | None = None,
+                sweep_only_until: float | None = None, _stacklevel: int = 1):
+    """Validate :func:`agess`'s options. Returns ``(config, params_for)``: the static
+    :class:`AGESSConfig` and ``params_for(p, dtype) -> AGESSParams`` (mean0/cov0 resolved for P)."""
+    if variant not in ("package", "case_study"):
+        raise ValueError(f"variant must be 'package' or 'case_study'; got {variant!r}")
+    if cov_update not in ("rank1", "refactor"):
+        raise ValueError(f"cov_update must be 'rank1' or 'refactor'; got {cov_update!r}")
+    if epsilon is None:
+        epsilon = 0.1 if variant == "case_study" else 0.05
+    epsilon = _check_prob(epsilon, "epsilon")
+    ssp = _check_prob(single_step_prop, "single_step_prop")
+    if epsilon + ssp > 1.0:
+        raise ValueError(f"epsilon + single_step_prop must be <= 1; got {epsilon} + {ssp}")
+    burnin = _check_prob(burnin, "burnin")
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (0.0 < beta <= 1.0):
+        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
+    beta = float(beta)
+    nu = check_nu(nu)
+    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) or num_steps < 2:
+        raise ValueError(f"num_steps must be an integer >= 2; got {num_steps!r}")
+    max_shrinks = check_max_shrinks(max_shrinks)
+    if freeze_after is not None and (isinstance(freeze_after, bool) or not isinstance(freeze_after, numbers.Integral)
+                                     or freeze_after < 0):
+        raise ValueError(f"freeze_after must be None or an integer >= 0; got {freeze_after!r}")
+    if epsilon == 0.0:
+        warnings.warn("epsilon = 0 drops the fixed kernel component the ergodicity argument relies on",
+                      UserWarning, stacklevel=_stacklevel + 1)
+    config = AGESSConfig(bool(t_dist), bool(shared_move_type), cov_update, variant)
+    mc = MeanCov(mean0, cov0, mean_name="mean0", cov_name="cov0")
+    if sweep_only_until is None:
+        sweep_only_until = burnin * ssp * num_steps
+    sweep_only_until = float(sweep_only_until)
+    freeze = NEVER if freeze_after is None else min(int(freeze_after), NEVER)
+
+    def params_for(p, dtype) -> AGESSParams:
+        mu0, l0 = mc.resolve(p, dtype, dense=True)
+        fixed_mu = jnp.zeros_like(mu0) if variant == "case_study" else mu0
+        return AGESSParams(mu0, l0, fixed_mu, nu, epsilon, ssp, sweep_only_until, beta, max_shrinks, freeze)
+
+    params_for.check_dim = mc.check_dim
+    return config, params_for
+
+
+# -------------------------------------------------------------------- move type and schedule
+def _move_type(schedule, key, p, prm: AGESSParams, cfg: AGESSConfig):
+    if cfg.shared_move_type:
+        u = jax.random.uniform(jax.random.fold_in(schedule.key, schedule.iteration))
+    else:
+        u = jax.random.uniform(jax.random.fold_in(key, 7))
+    epsilon, ssp = prm.epsilon, prm.single_step_prop
+    if p < 10:
+        return jnp.where(u > epsilon, ADAPTIVE, FIXED).astype(jnp.int32)
+    if cfg.variant == "case_study":
+        other = jnp.where(u <= 0.5 * epsilon, SWEEP, FIXED)
+        mv = jnp.where(u > epsilon, ADAPTIVE, other)
+    else:
+        mv = jnp.where(u > epsilon + ssp, ADAPTIVE, jnp.where(u <= ssp, SWEEP, FIXED))
+    initial = schedule.iteration < prm.sweep_only_until
+    return jnp.where(initial, SWEEP, mv).astype(jnp.int32)
+
+
+def _advance(schedule, prm: AGESSParams):
+    i = schedule.iteration
+    refresh = (i == schedule.next_refresh) & ~schedule.frozen
+    n_new = jnp.where(refresh, schedule.n + 1, schedule.n)
+    big_n = jnp.where(refresh, schedule.next_refresh + _int_pow_floor(n_new, prm.beta), schedule.next_refresh)
+    frozen = schedule.frozen | (i >= prm.freeze_after + 1)
+    return Schedule(i + 1, n_new, big_n, schedule.key, frozen), refresh
+
+
+# -------------------------------------------------------------------- per-chain transition
+def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, move, logdensity_fn,
+                  prm: AGESSParams, cfg: AGESSConfig):
+    x, unravel = ravel_pytree(position)
+    p, dtype = x.shape[0], x.dtype
+    l0 = jnp.asarray(prm.chol0, dtype)
+    fixed_mu = jnp.asarray(prm.fixed_mean, dtype)
+    lp_flat = lambda y: logdensity_fn(unravel(y))  # noqa: E731
+    nu, t_dist, max_shrinks = prm.nu, cfg.t_dist, prm.max_shrinks
+
+    def adaptive(k):
+        xn, lpn, res, s = gess_move(k, x, lp, lp_flat, mu_k, chol_k, nu=nu, t_dist=t_dist,
+                                    max_shrinks=max_shrinks)
+        return xn, lpn, res.num_evals, res.theta, s, res.capped
+
+    def fixed(k):
+        xn, lpn, res, s = gess_move(k, x, lp, lp_flat, fixed_mu, l0, nu=nu, t_dist=t_dist,
+                                    max_shrinks=max_shrinks)
+        return xn, lpn, res.num_evals, res.theta, s, res.capped
+
+    def sweep(k):
+        xn, lpn, evals, capped, theta, s = sweep_move(k, x, lp, lp_flat, mu_k, jnp.diagonal(chol_k),
+                                                      nu=nu, t_dist=t_dist, max_shrinks=max_shrinks)
+        return xn, lpn, evals, theta, s, capped
+
+    if p >= 10:
+        xn, lpn, evals, theta, s, capped = lax.switch(move, [adaptive, sweep, fixed], key)
+    else:
+        xn, lpn, evals, theta, s, capped = lax.cond(move == ADAPTIVE, adaptive, fixed, key)
+
+    # background update (old mean in the covariance update), skipped once frozen
+    i = schedule.iteration
+    kappa = adaptation_weight_exponent(p)
+    w = jnp.power(i.astype(dtype), -kappa)
+    r = xn - mu_bg
+    if cfg.cov_update == "rank1":
+        chol_new = chol_update_vectorized(jnp.sqrt(1.0 - w) * chol_bg, jnp.sqrt(w) * r)
+    else:
+        chol_new = (1.0 - w) * chol_bg + w * jnp.outer(r, r)
+    mu_new = (1.0 - w) * mu_bg + w * xn
+    upd = ~schedule.frozen
+    mu_bg = jnp.where(upd, mu_new, mu_bg)
+    chol_bg = jnp.where(upd, chol_new, chol_bg)
+
+    refresh = (i == schedule.next_refresh) & ~schedule.frozen
+    refresh = refresh | ((i == prm.freeze_after + 1) & ~schedule.frozen)
+
+    def do_refresh(_):
+        if cfg.cov_update == "rank1":
+            return mu_bg, chol_bg
+        c = 0.5 * (chol_bg + chol_bg.T)
+        return mu_bg, cholesky(c, jitter=1e-10).L
+
+    mu_k, chol_k = lax.cond(refresh, do_refresh, lambda _: (mu_k, chol_k), None)
+    info = MCMCInfo(evals, move, theta, s, refresh, capped)
+    return unravel(xn), lpn, mu_bg, chol_bg, mu_k, chol_k, info
+
+
+# -------------------------------------------------------------------- functional core
+def _chain_init(position, logdensity_fn, prm: AGESSParams, cfg: AGESSConfig):
+    x, _ = flatten_position(position)
+    p = x.shape[0]
+    warn_float32(p, x.dtype)
+    mu0 = jnp.asarray(prm.mean0, x.dtype)
+    l0 = jnp.asarray(prm.chol0, x.dtype)
+    bg = l0 if cfg.cov_update == "rank1" else l0 @ l0.T
+    lp = jnp.asarray(logdensity_fn(position), x.dtype)
+    return lp, mu0, bg, mu0, l0
+
+
+def _schedule(rng_key):
+    key = jax.random.PRNGKey(0) if rng_key is None else rng_key
+    two = jnp.asarray(2, jnp.int32)
+    return Schedule(two, two, two, key, jnp.zeros((), bool))
+
+
+def init_chain(position, rng_key, logdensity_fn, params: AGESSParams, config: AGESSConfig = AGESSConfig()):
+    """Single-chain :class:`AGESSState` (``rng_key`` seeds the move-type schedule; None: ``PRNGKey(0)``)."""
+    lp, mu0, bg, mk, lk = _chain_init(position, logdensity_fn, params, config)
+    if is_concrete(lp):
+        check_finite_start(lp)
+    return AGESSState(position, lp, mu0, bg, mk, lk, _schedule(rng_key))
+
+
+def init_chains(positions, rng_key, logdensity_fn, params: AGESSParams, config: AGESSConfig = AGESSConfig()):
+    """:class:`AGESSState` for a batch of chains (leading axis of every position leaf), one shared
+    schedule."""
+    leaves = jax.tree_util.tree_leaves(positions)
+    if not leaves or jnp.ndim(leaves[0]) == 0:
+        raise ValueError("positions must have a leading chain axis")
+    c = jnp.shape(leaves[0])[0]
+    if any(jnp.shape(leaf)[0] != c for leaf in leaves):
+        raise ValueError("every leaf of positions must have the same leading (chain) axis")
+    first = jax.tree_util.tree_map(lambda a: a[0], positions)
+    flatten_position(first)  # validates dtypes and size
+    lp, mu0, bg, mk, lk = jax.vmap(lambda q: _chain_init(q, logdensity_fn, params, config))(positions)
+    if is_concrete(lp):
+        check_finite_start(lp)
+    return AGESSState(positions, lp, mu0, bg, mk, lk, _schedule(rng_key))
+
+
+def build_kernel(config: AGESSConfig = AGESSConfig()):
+    """``kernel(rng_key, state, logdensity_fn, params) -> (state, MCMCInfo)``: one AGESS iteration with
+    every numeric hyperparameter in ``params`` (:class:`AGESSParams`, traced under ``jit``: a new value
+    reuses the compiled program); only ``config`` (:class:`AGESSConfig`) fixes the program. ``state`` is
+    one chain or a batch of chains (leading axis, shared schedule); ``rng_key`` one key (split per chain)
+    or one per chain."""
+    if not isinstance(config, AGESSConfig):
+        raise TypeError(f"config must be an AGESSConfig; got {type(config).__name__}")
+
+    def kernel(rng_key, state: AGESSState, logdensity_fn: Callable, params: AGESSParams):
+        schedule = state.schedule
+        if jnp.ndim(state.logdensity) == 0:
+            p = ravel_pytree(state.position)[0].shape[0]
+            move = _move_type(schedule, rng_key, p, params, config)
+            out = _chain_update(rng_key, state.position, state.logdensity, state.mu_bg, state.chol_bg,
+                                state.mu_k, state.chol_k, schedule, move, logdensity_fn, params, config)
+            new_schedule, _ = _advance(schedule, params)
+            return AGESSState(*out[:6], new_schedule), out[6]
+        c = state.logdensity.shape[0]
+        keys = rng_key
+        if jnp.ndim(keys) == (1 if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key) else 2):
+            if keys.shape[0] != c:
+                raise ValueError(f"rng_key holds {keys.shape[0]} keys for {c} chains")
+        else:
+            keys = jax.random.split(keys, c)
+        first = jax.tree_util.tree_map(lambda a: a[0], state.position)
+        p = ravel_pytree(first)[0].shape[0]
+
+        def update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, move):
+            return _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, move,
+                                 logdensity_fn, params, config)
+
+        if config.shared_move_type:
+            moves = _move_type(schedule, None, p, params, config)
+            axes = (0, 0, 0, 0, 0, 0, 0, None)
+        else:
+            moves = jax.vmap(lambda k: _move_type(schedule, k, p, params, config))(keys)
+            axes = (0, 0, 0, 0, 0, 0, 0, 0)
+        out = jax.vmap(update, in_axes=axes)(keys, state.position, state.logdensity, state.mu_bg,
+                                             state.chol_bg, state.mu_k, state.chol_k, moves)
+        new_schedule, _ = _advance(schedule, params)
+        info = out[6]
+        info = info._replace(move_type=jnp.broadcast_to(info.move_type, (c,)),
+                             refreshed=jnp.broadcast_to(info.refreshed, (c,)))
+        return AGESSState(*out[:6], new_schedule), info
+
+    return kernel
+
+
+
 def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0,
           epsilon: float | None = None, single_step_prop: float = 0.05, burnin: float = 0.5,
           beta: float = 0.5, t_dist: bool = True, shared_move_type: bool = True, cov_update: str = "rank1",
@@ -173,194 +433,36 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
     """
     if not callable(logdensity_fn):
         raise TypeError("logdensity_fn must be callable")
-    if variant not in ("package", "case_study"):
-        raise ValueError(f"variant must be 'package' or 'case_study'; got {variant!r}")
-    if cov_update not in ("rank1", "refactor"):
-        raise ValueError(f"cov_update must be 'rank1' or 'refactor'; got {cov_update!r}")
-    if epsilon is None:
-        epsilon = 0.1 if variant == "case_study" else 0.05
-    epsilon = _check_prob(epsilon, "epsilon")
-    ssp = _check_prob(single_step_prop, "single_step_prop")
-    if epsilon + ssp > 1.0:
-        raise ValueError(f"epsilon + single_step_prop must be <= 1; got {epsilon} + {ssp}")
-    burnin = _check_prob(burnin, "burnin")
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (0.0 < beta <= 1.0):
-        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
-    beta = float(beta)
-    nu = check_nu(nu)
-    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) or num_steps < 2:
-        raise ValueError(f"num_steps must be an integer >= 2; got {num_steps!r}")
-    max_shrinks = check_max_shrinks(max_shrinks)
-    if freeze_after is not None and (not isinstance(freeze_after, numbers.Integral) or freeze_after < 0):
-        raise ValueError(f"freeze_after must be None or an integer >= 0; got {freeze_after!r}")
-    if epsilon == 0.0:
-        warnings.warn("epsilon = 0 drops the fixed kernel component the ergodicity argument relies on",
-                      UserWarning, stacklevel=2)
-    t_dist = bool(t_dist)
-    mc = MeanCov(mean0, cov0, mean_name="mean0", cov_name="cov0")
-    if sweep_only_until is None:
-        sweep_only_until = burnin * ssp * num_steps
-    sweep_only_until = float(sweep_only_until)
+    config, params_for = agess_setup(
+        num_steps=num_steps, mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,
+        burnin=burnin, beta=beta, t_dist=t_dist, shared_move_type=shared_move_type, cov_update=cov_update,
+        max_shrinks=max_shrinks, variant=variant, freeze_after=freeze_after, sweep_only_until=sweep_only_until,
+        _stacklevel=2)
+    kernel = build_kernel(config)
 
-    def _config(p, dtype):
-        mu0, l0 = mc.resolve(p, dtype, dense=True)
-        fixed_mu = jnp.zeros_like(mu0) if variant == "case_study" else mu0
-        return mu0, l0, fixed_mu
-
-    # ---------------------------------------------------------------- move type and schedule
-    def move_type(schedule, key, p):
-        if shared_move_type:
-            u = jax.random.uniform(jax.random.fold_in(schedule.key, schedule.iteration))
-        else:
-            u = jax.random.uniform(jax.random.fold_in(key, 7))
-        if p < 10:
-            return jnp.where(u > epsilon, ADAPTIVE, FIXED).astype(jnp.int32)
-        if variant == "case_study":
-            other = jnp.where(u <= 0.5 * epsilon, SWEEP, FIXED)
-            mv = jnp.where(u > epsilon, ADAPTIVE, other)
-        else:
-            mv = jnp.where(u > epsilon + ssp, ADAPTIVE, jnp.where(u <= ssp, SWEEP, FIXED))
-        initial = schedule.iteration < sweep_only_until
-        return jnp.where(initial, SWEEP, mv).astype(jnp.int32)
-
-    def advance(schedule):
-        i = schedule.iteration
-        refresh = (i == schedule.next_refresh) & ~schedule.frozen
-        n_new = jnp.where(refresh, schedule.n + 1, schedule.n)
-        big_n = jnp.where(refresh, schedule.next_refresh + _int_pow_floor(n_new, beta), schedule.next_refresh)
-        frozen = schedule.frozen
-        if freeze_after is not None:
-            frozen = frozen | (i >= freeze_after + 1)
-        return Schedule(i + 1, n_new, big_n, schedule.key, frozen), refresh
-
-    # ---------------------------------------------------------------- per-chain transition
-    def chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, move):
-        x, unravel = ravel_pytree(position)
-        p, dtype = x.shape[0], x.dtype
-        mu0, l0, fixed_mu = _config(p, dtype)
-        lp_flat = lambda y: logdensity_fn(unravel(y))  # noqa: E731
-        chol_k_eff = chol_k
-
-        def adaptive(k):
-            xn, lpn, res, s = gess_move(k, x, lp, lp_flat, mu_k, chol_k_eff, nu=nu, t_dist=t_dist,
-                                        max_shrinks=max_shrinks)
-            return xn, lpn, res.num_evals, res.theta, s, res.capped
-
-        def fixed(k):
-            xn, lpn, res, s = gess_move(k, x, lp, lp_flat, fixed_mu, l0, nu=nu, t_dist=t_dist,
-                                        max_shrinks=max_shrinks)
-            return xn, lpn, res.num_evals, res.theta, s, res.capped
-
-        def sweep(k):
-            xn, lpn, evals, capped, theta, s = sweep_move(k, x, lp, lp_flat, mu_k, jnp.diagonal(chol_k_eff),
-                                                          nu=nu, t_dist=t_dist, max_shrinks=max_shrinks)
-            return xn, lpn, evals, theta, s, capped
-
-        if p >= 10:
-            xn, lpn, evals, theta, s, capped = lax.switch(move, [adaptive, sweep, fixed], key)
-        else:
-            xn, lpn, evals, theta, s, capped = lax.cond(move == ADAPTIVE, adaptive, fixed, key)
-
-        # background update (old mean in the covariance update), skipped once frozen
-        i = schedule.iteration
-        kappa = adaptation_weight_exponent(p)
-        w = jnp.power(i.astype(dtype), -kappa)
-        r = xn - mu_bg
-        if cov_update == "rank1":
-            chol_new = chol_update_vectorized(jnp.sqrt(1.0 - w) * chol_bg, jnp.sqrt(w) * r)
-        else:
-            chol_new = (1.0 - w) * chol_bg + w * jnp.outer(r, r)
-        mu_new = (1.0 - w) * mu_bg + w * xn
-        upd = ~schedule.frozen
-        mu_bg = jnp.where(upd, mu_new, mu_bg)
-        chol_bg = jnp.where(upd, chol_new, chol_bg)
-
-        refresh = (i == schedule.next_refresh) & ~schedule.frozen
-        if freeze_after is not None:
-            refresh = refresh | ((i == freeze_after + 1) & ~schedule.frozen)
-
-        def do_refresh(_):
-            if cov_update == "rank1":
-                return mu_bg, chol_bg
-            c = 0.5 * (chol_bg + chol_bg.T)
-            return mu_bg, cholesky(c, jitter=1e-10).L
-
-        mu_k, chol_k = lax.cond(refresh, do_refresh, lambda _: (mu_k, chol_k), None)
-        info = MCMCInfo(evals, move, theta, s, refresh, capped)
-        return unravel(xn), lpn, mu_bg, chol_bg, mu_k, chol_k, info
-
-    # ---------------------------------------------------------------- public functions
-    def _chain_init(position):
+    def _params(position):
         x, _ = flatten_position(position)
-        p = x.shape[0]
-        mc.check_dim(p)
-        warn_float32(p, x.dtype)
-        mu0, l0, _ = _config(p, x.dtype)
-        bg = l0 if cov_update == "rank1" else l0 @ l0.T
-        lp = jnp.asarray(logdensity_fn(position), x.dtype)
-        return lp, mu0, bg, mu0, l0
-
-    def _schedule(rng_key):
-        key = jax.random.PRNGKey(0) if rng_key is None else rng_key
-        two = jnp.asarray(2, jnp.int32)
-        return Schedule(two, two, two, key, jnp.zeros((), bool))
+        params_for.check_dim(x.shape[0])
+        return params_for(x.shape[0], x.dtype)
 
     def init(position, rng_key=None):
         """Single-chain state; ``rng_key`` seeds the move-type schedule (default ``PRNGKey(0)``)."""
-        lp, mu0, bg, mk, lk = _chain_init(position)
-        if is_concrete(lp):
-            check_finite_start(lp)
-        return AGESSState(position, lp, mu0, bg, mk, lk, _schedule(rng_key))
+        return init_chain(position, rng_key, logdensity_fn, _params(position), config)
 
-    def init_chains(positions, rng_key=None):
+    def init_chains_(positions, rng_key=None):
         """State for a batch of chains (leading axis of every position leaf) with one shared schedule."""
         leaves = jax.tree_util.tree_leaves(positions)
         if not leaves or jnp.ndim(leaves[0]) == 0:
             raise ValueError("positions must have a leading chain axis")
-        c = jnp.shape(leaves[0])[0]
-        if any(jnp.shape(leaf)[0] != c for leaf in leaves):
-            raise ValueError("every leaf of positions must have the same leading (chain) axis")
         first = jax.tree_util.tree_map(lambda a: a[0], positions)
-        flatten_position(first)  # validates dtypes and size
-        lp, mu0, bg, mk, lk = jax.vmap(_chain_init)(positions)
-        if is_concrete(lp):
-            check_finite_start(lp)
-        return AGESSState(positions, lp, mu0, bg, mk, lk, _schedule(rng_key))
-
-    def _is_batched(state):
-        return jnp.ndim(state.logdensity) == 1
+        return init_chains(positions, rng_key, logdensity_fn, _params(first), config)
 
     def step(rng_key, state: AGESSState):
-        schedule = state.schedule
-        if not _is_batched(state):
-            p = ravel_pytree(state.position)[0].shape[0]
-            move = move_type(schedule, rng_key, p)
-            out = chain_update(rng_key, state.position, state.logdensity, state.mu_bg, state.chol_bg,
-                               state.mu_k, state.chol_k, schedule, move)
-            new_schedule, _ = advance(schedule)
-            return AGESSState(*out[:6], new_schedule), out[6]
-        c = state.logdensity.shape[0]
-        keys = rng_key
-        if jnp.ndim(keys) == (1 if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key) else 2):
-            if keys.shape[0] != c:
-                raise ValueError(f"rng_key holds {keys.shape[0]} keys for {c} chains")
-        else:
-            keys = jax.random.split(keys, c)
-        first = jax.tree_util.tree_map(lambda a: a[0], state.position)
-        p = ravel_pytree(first)[0].shape[0]
-        if shared_move_type:
-            move = move_type(schedule, None, p)
-            axes = (0, 0, 0, 0, 0, 0, 0, None, None)
-            moves = move
-        else:
-            moves = jax.vmap(lambda k: move_type(schedule, k, p))(keys)
-            axes = (0, 0, 0, 0, 0, 0, 0, None, 0)
-        out = jax.vmap(chain_update, in_axes=axes)(keys, state.position, state.logdensity, state.mu_bg,
-                                                   state.chol_bg, state.mu_k, state.chol_k, schedule, moves)
-        new_schedule, _ = advance(schedule)
-        info = out[6]
-        info = info._replace(move_type=jnp.broadcast_to(info.move_type, (c,)),
-                             refreshed=jnp.broadcast_to(info.refreshed, (c,)))
-        return AGESSState(*out[:6], new_schedule), info
+        first = state.position if jnp.ndim(state.logdensity) == 0 else \
+            jax.tree_util.tree_map(lambda a: a[0], state.position)
+        return kernel(rng_key, state, logdensity_fn, _params(first))
 
-    return AGESSAlgorithm(init, init_chains, step)
+    return AGESSAlgorithm(init, init_chains_, step)
+
+
+agess.build_kernel = build_kernel

@@ -97,7 +97,10 @@ def gamma_draw(key: jax.Array, shape_a, dtype) -> jax.Array:
 
     def draw(k):
         kx, ku = jax.random.split(jax.random.fold_in(k_loop, k))
-        x = jax.random.normal(kx, (), dtype)
+        # materialise the normal draw: fused with the runtime constant c (a traced shape) LLVM may
+        # contract its last multiply into an FMA differently at different vmap widths, and a chain run
+        # alone must equal the same chain in a batch (bit for bit)
+        x = lax.optimization_barrier(jax.random.normal(kx, (), dtype))
         u = jax.random.uniform(ku, (), dtype)
         v = (1 + c * x) ** 3
         ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + d - d * v + d * jnp.log(jnp.where(v > 0, v, 1.0)))

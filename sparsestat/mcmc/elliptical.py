@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from ._checks import MeanCov, check_finite_start, check_max_shrinks, flatten_position, is_concrete
 from .ellipse import MCMCInfo, scale_mul, shrink_on_ellipse
 
-__all__ = ["EllipSliceState", "SamplingAlgorithm", "elliptical_slice", "ess_move", "build_ess_kernel"]
+__all__ = ["EllipSliceState", "SamplingAlgorithm", "elliptical_slice", "ess_move", "ess_step", "build_ess_kernel"]
 
 
 class EllipSliceState(NamedTuple):
@@ -55,20 +55,28 @@ def ess_move(key, x, loglik_x, loglik_flat, mean, chol, *, max_shrinks: int):
     return x_new, ll_new, res
 
 
+def ess_step(rng_key, state: EllipSliceState, loglikelihood_fn: Callable, mean, chol, max_shrinks):
+    """One ESS step with the prior's ``mean`` and scale factor ``chol`` ((P,) diagonal or (P, P) lower)
+    and ``max_shrinks`` as arguments (traced under ``jit``: new values reuse the compiled program)."""
+    x, unravel = flatten_position(state.position)
+    ll_flat = lambda y: jnp.asarray(loglikelihood_fn(unravel(y)), x.dtype)  # noqa: E731
+    x_new, ll_new, res = ess_move(rng_key, x, jnp.asarray(state.logdensity, x.dtype), ll_flat,
+                                  jnp.asarray(mean, x.dtype), jnp.asarray(chol, x.dtype), max_shrinks=max_shrinks)
+    info = MCMCInfo(res.num_evals, jnp.zeros((), jnp.int32), res.theta, jnp.ones((), x.dtype),
+                    jnp.zeros((), bool), res.capped)
+    return EllipSliceState(unravel(x_new), ll_new), info
+
+
 def build_ess_kernel(mean, cov, *, max_shrinks: int = 100):
-    """``kernel(rng_key, state, loglikelihood_fn) -> (state, info)`` for composition (e.g. Gibbs)."""
+    """``kernel(rng_key, state, loglikelihood_fn) -> (state, info)`` for composition (e.g. Gibbs).
+    (:func:`ess_step` takes the numeric parameters as arguments instead.)"""
     mc = mean if isinstance(mean, MeanCov) else MeanCov(mean, cov)
     max_shrinks = check_max_shrinks(max_shrinks)
 
     def kernel(rng_key, state: EllipSliceState, loglikelihood_fn: Callable):
-        x, unravel = flatten_position(state.position)
+        x, _ = flatten_position(state.position)
         mu, chol = mc.resolve(x.size, x.dtype)
-        ll_flat = lambda y: jnp.asarray(loglikelihood_fn(unravel(y)), x.dtype)  # noqa: E731
-        x_new, ll_new, res = ess_move(rng_key, x, jnp.asarray(state.logdensity, x.dtype), ll_flat, mu, chol,
-                                      max_shrinks=max_shrinks)
-        info = MCMCInfo(res.num_evals, jnp.zeros((), jnp.int32), res.theta, jnp.ones((), x.dtype),
-                        jnp.zeros((), bool), res.capped)
-        return EllipSliceState(unravel(x_new), ll_new), info
+        return ess_step(rng_key, state, loglikelihood_fn, mu, chol, max_shrinks)
 
     return kernel
 

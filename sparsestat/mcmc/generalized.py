@@ -20,7 +20,7 @@ from ._checks import (MeanCov, check_finite_start, check_max_shrinks, check_nu, 
 from .ellipse import MCMCInfo, draw_aux_scale, log_aux, scale_mul, shrink_on_ellipse, whiten
 from .elliptical import EllipSliceState, SamplingAlgorithm
 
-__all__ = ["gess", "gess_move", "build_gess_kernel"]
+__all__ = ["gess", "gess_move", "gess_step", "build_gess_kernel"]
 
 
 def gess_move(key, x, logpi_x, logpi_flat, mean, chol, *, nu: float, t_dist: bool, max_shrinks: int):
@@ -51,22 +51,33 @@ def gess_move(key, x, logpi_x, logpi_flat, mean, chol, *, nu: float, t_dist: boo
     return x_new, lp_new, res, s
 
 
+def gess_step(rng_key, state: EllipSliceState, logdensity_fn: Callable, mean, chol, nu, max_shrinks, *,
+              t_dist: bool = True):
+    """One GESS step with every numeric parameter an argument (traced under ``jit``: a new ``nu``,
+    ``mean``, scale factor ``chol`` ((P,) diagonal or (P, P) lower) or ``max_shrinks`` reuses the
+    compiled program); only ``t_dist`` is static."""
+    x, unravel = flatten_position(state.position)
+    lp_flat = lambda y: logdensity_fn(unravel(y))  # noqa: E731
+    x_new, lp_new, res, s = gess_move(rng_key, x, jnp.asarray(state.logdensity, x.dtype), lp_flat,
+                                      jnp.asarray(mean, x.dtype), jnp.asarray(chol, x.dtype), nu=nu,
+                                      t_dist=bool(t_dist), max_shrinks=max_shrinks)
+    info = MCMCInfo(res.num_evals, jnp.zeros((), jnp.int32), res.theta, s, jnp.zeros((), bool),
+                    res.capped)
+    return EllipSliceState(unravel(x_new), lp_new), info
+
+
 def build_gess_kernel(mean, cov, *, nu: float = 6.0, t_dist: bool = True, max_shrinks: int = 100):
-    """``kernel(rng_key, state, logdensity_fn) -> (state, info)`` for composition (e.g. Gibbs)."""
+    """``kernel(rng_key, state, logdensity_fn) -> (state, info)`` for composition (e.g. Gibbs).
+    (:func:`gess_step` takes the numeric parameters as arguments instead.)"""
     mc = mean if isinstance(mean, MeanCov) else MeanCov(mean, cov)
     nu = check_nu(nu)
     max_shrinks = check_max_shrinks(max_shrinks)
     t_dist = bool(t_dist)
 
     def kernel(rng_key, state: EllipSliceState, logdensity_fn: Callable):
-        x, unravel = flatten_position(state.position)
+        x, _ = flatten_position(state.position)
         mu, chol = mc.resolve(x.size, x.dtype)
-        lp_flat = lambda y: logdensity_fn(unravel(y))  # noqa: E731
-        x_new, lp_new, res, s = gess_move(rng_key, x, jnp.asarray(state.logdensity, x.dtype), lp_flat, mu,
-                                          chol, nu=nu, t_dist=t_dist, max_shrinks=max_shrinks)
-        info = MCMCInfo(res.num_evals, jnp.zeros((), jnp.int32), res.theta, s, jnp.zeros((), bool),
-                        res.capped)
-        return EllipSliceState(unravel(x_new), lp_new), info
+        return gess_step(rng_key, state, logdensity_fn, mu, chol, nu, max_shrinks, t_dist=t_dist)
 
     return kernel
 

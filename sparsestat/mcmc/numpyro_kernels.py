@@ -12,6 +12,11 @@ Sampling happens in numpyro's unconstrained space with log density -potential_fn
 shared AGESS schedule (one move type per iteration for all chains); "sequential" and "parallel" give
 each chain its own schedule.
 
+Every numeric hyperparameter (``nu``, ``mean``/``cov``, ``mean0``/``cov0``, ``epsilon``,
+``single_step_prop``, ``beta``, ``max_shrinks``, and ``num_warmup`` where it sizes the schedule) lives in
+the kernel state (``state.params``), not in the traced ``sample``: one compiled ``sample`` serves every
+value (only ``t_dist``, ``adapt_during_sampling`` and, for AGESS, the move rule fix the program).
+
 .. note:: ``numpyro.infer.ESS`` is *ensemble* slice sampling (Karamanis & Beutler 2021), not elliptical
    slice sampling; the two are unrelated algorithms despite the name.
 """
@@ -28,11 +33,14 @@ from numpyro.infer.mcmc import MCMCKernel
 from numpyro.infer.util import initialize_model
 from numpyro.util import identity, is_prng_key
 
-from ._checks import check_finite_start
-from .adaptive import AGESSState, agess
+from jax.flatten_util import ravel_pytree
+
+from ..linalg.cache import compiled_entry
+from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu
+from .adaptive import AGESSParams, AGESSState, agess_setup, build_kernel, init_chain, init_chains
 from .ellipse import MCMCInfo
 from .elliptical import EllipSliceState
-from .generalized import build_gess_kernel
+from .generalized import gess_step
 
 __all__ = ["GESS", "AGESS", "GESSKernelState", "AGESSKernelState"]
 
@@ -45,6 +53,7 @@ class GESSKernelState(NamedTuple):
     rng_key: jax.Array
     num_evals: jax.Array
     capped: jax.Array
+    params: tuple = ()   # (mean, scale factor, nu, max_shrinks): traced, unbatched
 
 
 class AGESSKernelState(NamedTuple):
@@ -58,6 +67,7 @@ class AGESSKernelState(NamedTuple):
     move_type: jax.Array
     refreshed: jax.Array
     capped: jax.Array
+    params: AGESSParams | tuple = ()   # traced, unbatched
 
 
 def _check_discrete(model, model_args, model_kwargs):
@@ -133,8 +143,12 @@ class GESS(_EllipticalKernel):
     def __init__(self, model=None, potential_fn=None, *, mean=0.0, cov=1.0, nu=6.0, t_dist=True,
                  init_strategy=init_to_uniform, max_shrinks=100):
         super().__init__(model, potential_fn, init_strategy=init_strategy, max_shrinks=max_shrinks)
-        self._kernel = build_gess_kernel(mean, cov, nu=nu, t_dist=t_dist, max_shrinks=max_shrinks)
+        self._mc = MeanCov(mean, cov)
+        self._nu = check_nu(nu)
+        self._max_shrinks = check_max_shrinks(max_shrinks)
+        self._t_dist = bool(t_dist)
 
+    @compiled_entry
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         z = self._setup(rng_key, init_params, model_args, model_kwargs)
         batched = not is_prng_key(rng_key)
@@ -142,17 +156,24 @@ class GESS(_EllipticalKernel):
         check_finite_start(np.asarray(ld))
         ld = jnp.asarray(ld)
         zero = jnp.zeros(jnp.shape(ld), jnp.int32)
-        return GESSKernelState(z, ld, rng_key, zero, jnp.zeros(jnp.shape(ld), bool))
+        z0 = jax.tree_util.tree_map(lambda a: a[0], z) if batched else z
+        x0 = ravel_pytree(z0)[0]
+        mean, chol = self._mc.resolve(x0.shape[0], x0.dtype)
+        params = (mean, chol, jnp.asarray(self._nu), jnp.asarray(self._max_shrinks, jnp.int32))
+        return GESSKernelState(z, ld, rng_key, zero, jnp.zeros(jnp.shape(ld), bool), params)
 
-    def _one(self, z, ld, key):
+    def _one(self, z, ld, key, params):
+        mean, chol, nu, max_shrinks = params
         key, sub = jax.random.split(key)
-        st, info = self._kernel(sub, EllipSliceState(z, ld), self._logdensity)
-        return GESSKernelState(st.position, st.logdensity, key, info.num_evals, info.capped)
+        st, info = gess_step(sub, EllipSliceState(z, ld), self._logdensity, mean, chol, nu, max_shrinks,
+                             t_dist=self._t_dist)
+        return GESSKernelState(st.position, st.logdensity, key, info.num_evals, info.capped, params)
 
     def sample(self, state, model_args, model_kwargs):
         if is_prng_key(state.rng_key):
-            return self._one(state.z, state.logdensity, state.rng_key)
-        return jax.vmap(self._one)(state.z, state.logdensity, state.rng_key)
+            return self._one(state.z, state.logdensity, state.rng_key, state.params)
+        return jax.vmap(self._one, in_axes=(0, 0, 0, None), out_axes=GESSKernelState(0, 0, 0, 0, 0, None))(
+            state.z, state.logdensity, state.rng_key, state.params)
 
 
 class AGESS(_EllipticalKernel):
@@ -178,26 +199,33 @@ class AGESS(_EllipticalKernel):
         self._opts = dict(mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,
                           beta=beta, t_dist=t_dist, max_shrinks=max_shrinks)
         self._adapt_during_sampling = bool(adapt_during_sampling)
-        # validate the options now (errors at construction, not at run)
-        agess(lambda x: 0.0, num_steps=2, **self._opts)
-        self._alg = None
+        # validate the options now (errors at construction, not at run); the static part fixes the program
+        self._config, _ = agess_setup(num_steps=2, _stacklevel=2, **self._opts)
+        self._kernel = build_kernel(self._config)
 
+    @compiled_entry
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         z = self._setup(rng_key, init_params, model_args, model_kwargs)
         num_warmup = int(num_warmup)
-        self._alg = agess(self._logdensity, num_steps=max(num_warmup, 2),
-                          sweep_only_until=self._opts["single_step_prop"] * num_warmup,
-                          freeze_after=None if self._adapt_during_sampling else num_warmup, **self._opts)
+        _, params_for = agess_setup(num_steps=max(num_warmup, 2),
+                                    sweep_only_until=self._opts["single_step_prop"] * num_warmup,
+                                    freeze_after=None if self._adapt_during_sampling else num_warmup, **self._opts)
         batched = not is_prng_key(rng_key)
+        z0 = jax.tree_util.tree_map(lambda a: a[0], z) if batched else z
+        x0 = ravel_pytree(z0)[0]
+        params_for.check_dim(x0.shape[0])
+        prm = params_for(x0.shape[0], x0.dtype)
+        # scalars as (weakly typed) arrays: state leaves, traced in numpyro's loop
+        prm = prm._replace(**{f: jnp.asarray(getattr(prm, f)) for f in AGESSParams._fields[3:]})
         if batched:
             sched_key = jax.random.fold_in(rng_key[0], 1)
-            core = self._alg.init_chains(z, sched_key)
+            core = init_chains(z, sched_key, self._logdensity, prm, self._config)
         else:
             sched_key = jax.random.fold_in(rng_key, 1)
-            core = self._alg.init(z, sched_key)
+            core = init_chain(z, sched_key, self._logdensity, prm, self._config)
         shape = jnp.shape(core.logdensity)
         return AGESSKernelState(z, core, rng_key, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, jnp.int32),
-                                jnp.zeros(shape, bool), jnp.zeros(shape, bool))
+                                jnp.zeros(shape, bool), jnp.zeros(shape, bool), prm)
 
     def sample(self, state, model_args, model_kwargs):
         if is_prng_key(state.rng_key):
@@ -205,10 +233,10 @@ class AGESS(_EllipticalKernel):
         else:
             pair = jax.vmap(jax.random.split)(state.rng_key)
             key, sub = pair[:, 0], pair[:, 1]
-        core, info = self._alg.step(sub, state.core)
+        core, info = self._kernel(sub, state.core, self._logdensity, state.params)
         info: MCMCInfo
         return AGESSKernelState(core.position, core, key, info.num_evals, info.move_type, info.refreshed,
-                                info.capped)
+                                info.capped, state.params)
 
     def get_diagnostics_str(self, state):
         return f"{int(jnp.sum(state.num_evals))} evals/it, refresh n={int(state.core.schedule.n)}"

@@ -3,8 +3,10 @@
 Chains are batched with ``vmap`` (``"vectorized"``: one shared AGESS schedule, lock-step shrink loops),
 run one after another (``"sequential"``: the same schedule key, hence the same move types, so each chain
 equals its vectorized counterpart), or split across devices (``"parallel"``: ``shard_map`` over a 1-D
-mesh, the schedule replicated). The run is a chunked ``lax.scan`` compiled once ahead of time (compile
-time reported apart) and driven from Python with a tqdm progress bar between chunks.
+mesh, the schedule replicated). The run is a chunked ``lax.scan`` compiled ahead of time (compile
+time reported apart) and driven from Python with a tqdm progress bar between chunks. Compiled programs
+are shared between calls: numeric options and closed-over data arrays are traced arguments (see
+:func:`sample`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._progress import progress
-from ._checks import check_finite_start, flatten_position
-from .adaptive import AGESSState, agess
-from .elliptical import elliptical_slice
-from .generalized import gess
+from ..linalg.cache import compiled_entry
+from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, flatten_position
+from ._compile import LIFT_ERRORS, Identity, ProgramCache, split_function
+from .adaptive import AGESSState, agess_setup, build_kernel, init_chains
+from .elliptical import EllipSliceState, ess_step
+from .generalized import gess_step
 
 __all__ = ["SampleResult", "sample"]
 
@@ -57,7 +61,8 @@ _KERNELS = ("agess", "gess", "ess")
 _METHODS = ("vectorized", "sequential", "parallel")
 
 
-def _build(kernel, logdensity_fn, num_warmup, num_samples, kernel_kwargs):
+def _setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype):
+    """Validate the kernel options; ``(static config, traced params)``."""
     kw = dict(kernel_kwargs)
     if kernel == "agess":
         num_steps = num_warmup + num_samples
@@ -65,46 +70,109 @@ def _build(kernel, logdensity_fn, num_warmup, num_samples, kernel_kwargs):
         # (num_warmup / num_steps, the numpyro kernel's identification, gave 3x less min bulk ESS per draw on
         # logreg-100 at 5,000 + 20,000: 2,342 vs 7,554, the shorter sweep phase starting the adaptation worse)
         kw.setdefault("burnin", 0.5)
-        alg = agess(logdensity_fn, num_steps=max(num_steps, 2), **kw)
-        return alg, True
+        config, params_for = agess_setup(num_steps=max(num_steps, 2), _stacklevel=3, **kw)
+        params_for.check_dim(p)
+        return config, params_for(p, dtype)
     if "mean" not in kw or "cov" not in kw:
         raise ValueError(f"kernel={kernel!r} needs mean= and cov= keyword arguments")
+    allowed = {"mean", "cov", "max_shrinks"} | ({"nu", "t_dist"} if kernel == "gess" else set())
+    unknown = sorted(set(kw) - allowed)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) for kernel={kernel!r}: {', '.join(unknown)}")
+    mc = MeanCov(kw["mean"], kw["cov"])
+    mc.check_dim(p)
+    mean, chol = mc.resolve(p, dtype)
+    max_shrinks = check_max_shrinks(kw.get("max_shrinks", 100))
     if kernel == "gess":
-        return gess(logdensity_fn, **kw), False
-    return elliptical_slice(logdensity_fn, **kw), False
+        return ("gess", bool(kw.get("t_dist", True))), (mean, chol, check_nu(kw.get("nu", 6.0)), max_shrinks)
+    return ("ess",), (mean, chol, max_shrinks)
 
 
-def _batch_init(alg, is_agess, positions, sched_key):
-    if is_agess:
-        return alg.init_chains(positions, sched_key)
-    state = jax.vmap(alg.init)(positions)
-    check_finite_start(np.asarray(state.logdensity))
+def _init_batch(kernel, config, params, positions, sched_key, logdensity):
+    if kernel == "agess":
+        return init_chains(positions, sched_key, logdensity, params, config)
+    lp = jax.vmap(logdensity)(positions)
+    dtype = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], positions))[0].dtype
+    state = EllipSliceState(positions, jnp.asarray(lp, dtype))
+    check_finite_start(np.asarray(state.logdensity), "log-likelihood" if kernel == "ess" else "log density")
     return state
 
 
-def _batch_step(alg, is_agess):
-    if is_agess:
-        return alg.step
-    return jax.vmap(alg.step)
+def _step_batch(kernel, config):
+    """``step(keys, state, logdensity, params)`` for a batch of chains."""
+    if kernel == "agess":
+        kern = build_kernel(config)
+        return lambda keys, state, ld, prm: kern(keys, state, ld, prm)
+    if kernel == "gess":
+        t_dist = config[1]
+
+        def gstep(keys, state, ld, prm):
+            mean, chol, nu, ms = prm
+            return jax.vmap(lambda k, s: gess_step(k, s, ld, mean, chol, nu, ms, t_dist=t_dist))(keys, state)
+
+        return gstep
+
+    def estep(keys, state, ld, prm):
+        mean, chol, ms = prm
+        return jax.vmap(lambda k, s: ess_step(k, s, ld, mean, chol, ms))(keys, state)
+
+    return estep
 
 
-def _make_chunk(step_batch, chunk: int, thinning: int):
-    def run_chunk(state, keys, n_valid):
+def _make_chunk(step_batch, chunk: int, rebuild):
+    """The compiled unit: ``chunk`` iterations of a scan; iterations t >= n_valid are skipped (a
+    ``lax.cond`` on an unbatched predicate: no kernel work) and leave the state as it is."""
+
+    def run_chunk(state, keys, n_valid, params, consts):
+        fn_consts, args = consts
+        fn = rebuild(fn_consts)
+        logdensity = (lambda q: fn(q, *args)) if args else fn
+
+        def one(state, subkeys):
+            return step_batch(subkeys, state, logdensity, params)
+
         def body(carry, t):
             state, keys = carry
             pair = jax.vmap(lambda k: jax.random.split(k))(keys)
-            new_state, info = step_batch(pair[:, 1], state)
+            info_shape = jax.eval_shape(one, state, pair[:, 1])[1]
+            skip = lambda s, k: (s, jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), info_shape))  # noqa: E731
             valid = t < n_valid
-            state = jax.tree_util.tree_map(lambda a, b: jnp.where(valid, a, b), new_state, state)
+            state, info = jax.lax.cond(valid, one, skip, state, pair[:, 1])
             keys = jnp.where(valid, pair[:, 0], keys)
             flat = jax.vmap(lambda pos: ravel_pytree(pos)[0])(state.position)
-            evals = jnp.where(valid, info.num_evals, 0)
-            return (state, keys), (flat, state.logdensity, evals, info.move_type, info.capped & valid)
+            return (state, keys), (flat, state.logdensity, info.num_evals, info.move_type, info.capped & valid)
 
         (state, keys), outs = jax.lax.scan(body, (state, keys), jnp.arange(chunk))
         return state, keys, outs
 
     return run_chunk
+
+
+_PROGRAMS = ProgramCache(32)
+MAX_CHUNK = 2048
+
+
+def default_chunk(total: int) -> int:
+    """Iterations per compiled chunk: the power of two >= ``total``, at most ``MAX_CHUNK`` (so every run
+    uses one of 12 programs; the remainder of the last chunk is skipped, not run)."""
+    return min(MAX_CHUNK, 1 << max(int(total) - 1, 0).bit_length())
+
+
+def _program(kernel, config, chain_method, n_chains, chunk, fn_key, rebuild):
+    n_dev = jax.device_count() if chain_method == "parallel" else 1
+    key = (kernel, config, chain_method, n_dev, n_chains if chain_method == "parallel" else None, chunk, fn_key)
+
+    def make():
+        run_chunk = _make_chunk(_step_batch(kernel, config), chunk, rebuild)
+        if chain_method != "parallel":
+            return jax.jit(run_chunk)
+
+        def prog(state, keys, n_valid, params, consts):
+            return _parallel(run_chunk, state, n_chains)(state, keys, n_valid, params, consts)
+
+        return jax.jit(prog)
+
+    return _PROGRAMS.get(key, make)
 
 
 def _state_specs(state, batch_spec, rep_spec):
@@ -117,10 +185,11 @@ def _state_specs(state, batch_spec, rep_spec):
     return jax.tree_util.tree_map(lambda _: batch_spec, state)
 
 
+@compiled_entry
 def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num_samples: int,
            num_warmup: int, num_chains: int = 4, rng_key, chain_method: str = "vectorized",
            thinning: int = 1, chunk_size: int | None = None, progress_bar: bool | None = None,
-           **kernel_kwargs) -> SampleResult:
+           logdensity_args: tuple = (), **kernel_kwargs) -> SampleResult:
     """Run ``num_chains`` chains of an elliptical slice sampler.
 
     Parameters
@@ -144,15 +213,49 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     thinning : int, default 1
         Keep every ``thinning``-th iteration (num_samples // thinning draws).
     chunk_size : int, optional
-        Iterations per compiled scan chunk (default min(total, 2000)).
+        Iterations per compiled scan chunk (default: the power of two >= num_warmup + num_samples, at
+        most 2048, so runs of any length share a dozen programs; iterations past the end of the last
+        chunk are skipped, not run). Results do not depend on it.
     progress_bar : bool, optional
         tqdm bar over chunks (default: on unless SPARSESTAT_NO_PROGRESS is set).
+    logdensity_args : tuple, default ()
+        Extra arguments: the log density is ``logdensity_fn(position, *logdensity_args)``. They are
+        traced arguments of the compiled program (pytrees of arrays or numbers).
     **kernel_kwargs
         Passed to :func:`agess`, :func:`gess` or :func:`elliptical_slice`.
 
     Returns
     -------
     SampleResult
+
+    Notes
+    -----
+    **What compiles.** One program per kernel, static options (``t_dist``, ``cov_update``, ``variant``,
+    ``shared_move_type``), ``chain_method``, chunk length, array shapes and dtypes, and log-density
+    *code*. Every numeric option is a traced argument: a new ``nu``, ``epsilon``, ``single_step_prop``,
+    ``burnin``, ``beta``, ``mean``/``mean0``, ``cov``/``cov0`` (same form), ``max_shrinks``,
+    ``num_warmup``/``num_samples`` (within the same chunk length), start or key reuses the compiled
+    program (``compile_time`` is then ~0).
+
+    **Data without recompiling.** Either pass the data as arguments::
+
+        def logpost(beta, X, y):
+            return -0.5 * jnp.sum((y - X @ beta) ** 2) - 0.5 * beta @ beta
+
+        sample(logpost, b0, logdensity_args=(X, y), ...)      # a new (X, y) of the same shapes: no compile
+
+    or close over it, as blackjax and numpyro users do::
+
+        sample(lambda b: logpost(b, X, y), b0, ...)
+
+    A closure is keyed on its code and the values it closes over: closed-over ``jax``/``numpy`` arrays
+    (also through nested closures and ``functools.partial``) become traced arguments, Python scalars
+    count by value, anything else (objects, callables) by identity, as with ``jax.jit``. So the same
+    ``lambda`` (or a factory's inner function) over new arrays of the same shapes does not compile
+    again. A log density that needs a closed-over array concretely (Python control flow on its values)
+    is detected and compiled per closure, as before. Globals the code reads enter by identity:
+    rebinding a global array compiles again; mutating a global numpy array in place between calls is
+    not seen (close over it or pass it in ``logdensity_args``).
     """
     if kernel not in _KERNELS:
         raise ValueError(f"kernel must be one of {_KERNELS}; got {kernel!r}")
@@ -166,6 +269,10 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         raise ValueError("num_samples // thinning must be >= 1")
     if not callable(logdensity_fn):
         raise TypeError("logdensity_fn must be callable")
+    if not isinstance(logdensity_args, (tuple, list)):
+        raise TypeError(f"logdensity_args must be a tuple of extra arguments of logdensity_fn; got "
+                        f"{type(logdensity_args).__name__}")
+    args = tuple(logdensity_args)
 
     # positions: one (replicated) or a leading chain axis
     leaves = jax.tree_util.tree_leaves(init_position)
@@ -187,14 +294,24 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     if num_chains == 1:
         warnings.warn("num_chains = 1: split R-hat is not reported (NaN)", UserWarning, stacklevel=2)
 
-    alg, is_agess = _build(kernel, logdensity_fn, num_warmup, num_samples, kernel_kwargs)
+    first = jax.tree_util.tree_map(lambda a: a[0], positions)
+    flat_first = ravel_pytree(first)[0]
+    config, params = _setup(kernel, num_warmup, num_samples, kernel_kwargs, flat_first.shape[0], flat_first.dtype)
     k_sched, k_chains = jax.random.split(rng_key)
     keys = jax.random.split(k_chains, num_chains)
-    step_batch = _batch_step(alg, is_agess)
     total = num_warmup + num_samples
-    chunk = int(chunk_size) if chunk_size is not None else min(total, 2000)
-    chunk = max(1, min(chunk, total))
-    run_chunk = _make_chunk(step_batch, chunk, thinning)
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be None or an integer >= 1; got {chunk_size!r}")
+        chunk = max(1, min(int(chunk_size), total))
+    else:
+        chunk = default_chunk(total)
+
+    # the compiled program is keyed on the log density's code; the arrays it closes over and
+    # logdensity_args are traced arguments (a new dataset of the same shapes reuses the program)
+    fn_key, fn_consts, rebuild = split_function(logdensity_fn)
+    consts = (fn_consts, args)
+    user_ld = (lambda q: logdensity_fn(q, *args)) if args else logdensity_fn
 
     # groups of chains run by one compiled program
     if chain_method == "sequential":
@@ -202,7 +319,6 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     else:
         groups = [np.arange(num_chains)]
 
-    t0 = time.perf_counter()
     compiled = None
     compile_time = 0.0
     results = []
@@ -214,21 +330,27 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     final_states = []
     for g in groups:
         pos_g = jax.tree_util.tree_map(lambda a: a[g], positions)
-        state = _batch_init(alg, is_agess, pos_g, k_sched)
+        state = _init_batch(kernel, config, params, pos_g, k_sched, user_ld)
         keys_g = keys[g]
         if compiled is None:
             tc = time.perf_counter()
-            fn = run_chunk
-            if chain_method == "parallel":
-                fn = _parallel(run_chunk, state, len(g))
-            compiled = jax.jit(fn).lower(state, keys_g, jnp.asarray(chunk, jnp.int32)).compile()
+            n0 = jnp.asarray(chunk, jnp.int32)
+            try:
+                prog = _program(kernel, config, chain_method, len(g), chunk, fn_key, rebuild)
+                compiled = prog.lower(state, keys_g, n0, params, consts).compile()
+            except LIFT_ERRORS:
+                # the log density needs a closed-over value concretely: bake it in (compiles per closure)
+                consts = ((), args)
+                prog = _program(kernel, config, chain_method, len(g), chunk, ("baked", Identity(logdensity_fn)),
+                                lambda _c: logdensity_fn)
+                compiled = prog.lower(state, keys_g, n0, params, consts).compile()
             compile_time = time.perf_counter() - tc
         outs_all = []
         tr = time.perf_counter()
         for c in range(n_chunks):
             n_valid = min(chunk, total - c * chunk)
-            state, keys_g, outs = compiled(state, keys_g, jnp.asarray(n_valid, jnp.int32))
-            outs = jax.tree_util.tree_map(lambda a: np.asarray(a[:n_valid]), outs)
+            state, keys_g, outs = compiled(state, keys_g, jnp.asarray(n_valid, jnp.int32), params, consts)
+            outs = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n_valid], outs)   # host slice: no op per length
             outs_all.append(outs)
             next(bar, None)
         run_time += time.perf_counter() - tr
@@ -236,7 +358,6 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         results.append(tuple(np.concatenate(parts, axis=0) for parts in zip(*outs_all)))
     for _ in bar:
         pass
-    del t0
 
     # (steps, chains, ...) -> (chains, steps, ...)
     flat, logd, evals, moves, capped = (np.concatenate([r[i] for r in results], axis=1).swapaxes(0, 1)
@@ -247,10 +368,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     prev = np.concatenate([[num_warmup - 1], keep[:-1]])
     draw_evals = cum[:, keep + 1] - cum[:, prev + 1]
     draws = flat[:, keep]
-    first = jax.tree_util.tree_map(lambda a: a[0], positions)
-    _, unravel = ravel_pytree(first)
-    samples = jax.vmap(jax.vmap(unravel))(jnp.asarray(draws))
-    samples = jax.tree_util.tree_map(np.asarray, samples)
+    samples = _unravel_host(draws, first)
 
     n_capped = int(capped.sum())
     if n_capped:
@@ -265,6 +383,19 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     final = final_states[0] if len(final_states) == 1 else final_states
     return SampleResult(samples, logd[:, keep], draw_evals, moves[:, keep], warm_evals, diagnostics,
                         compile_time, run_time, final)
+
+
+def _unravel_host(draws, first):
+    """(chains, draws, P) flat draws -> the position pytree with leaves (chains, draws, ...), in numpy
+    (no device op whose shape depends on the number of draws)."""
+    leaves, treedef = jax.tree_util.tree_flatten(first)
+    out, start = [], 0
+    for leaf in leaves:
+        shape, size = jnp.shape(leaf), int(np.prod(jnp.shape(leaf), dtype=np.int64))
+        part = draws[..., start:start + size].reshape(draws.shape[:2] + tuple(shape))
+        out.append(part.astype(jnp.result_type(leaf)))
+        start += size
+    return jax.tree_util.tree_unflatten(treedef, out)
 
 
 def _looks_batched(init_position, num_chains):
@@ -287,7 +418,7 @@ def _parallel(run_chunk, state, n_chains):
     b, r = P("chains"), P()
     state_specs = _state_specs(state, b, r)
     out_specs = (state_specs, b, (P(None, "chains"),) * 5)
-    return jax.shard_map(run_chunk, mesh=mesh, in_specs=(state_specs, b, r), out_specs=out_specs,
+    return jax.shard_map(run_chunk, mesh=mesh, in_specs=(state_specs, b, r, r, r), out_specs=out_specs,
                          check_vma=False)
 
 
@@ -296,8 +427,8 @@ def _diagnostics(draws, evals, chain_method, num_chains):
 
     x = np.asarray(draws, dtype=np.float64)
     ess = np.asarray(effective_sample_size(x))
-    if num_chains > 1 or x.shape[1] >= 4:
-        rhat = np.asarray(split_gelman_rubin(x)) if num_chains > 1 else np.full(x.shape[-1], np.nan)
+    if num_chains > 1 and x.shape[1] >= 4:      # numpyro's split R-hat needs >= 4 draws per chain
+        rhat = np.asarray(split_gelman_rubin(x))
     else:
         rhat = np.full(x.shape[-1], np.nan)
     total = evals.sum()
