@@ -4,9 +4,13 @@ every XLA:CPU executable holds its own mappings) and alive.
 
 Each entry point runs in a fresh interpreter that records the peak of ``/proc/self/maps`` after every
 call. Regression fits pad to shape buckets, so 1 000 shapes share a few dozen programs; the other
-modules compile one program per shape (their shapes cannot be padded exactly), so they run fewer,
-and the bound on executables (``linalg.cache``: ``jax.clear_caches()`` past MAP_LIMIT mappings) is what
-keeps them alive. ``SPARSESTAT_MANY_SHAPES_SCALE`` (default 1) scales the counts.
+modules compile one program per shape (their shapes cannot be padded exactly), so they run fewer
+calls, with the release threshold lowered to 4 000 mappings above the start so that a few dozen
+programs exercise the bound (``linalg.cache``: ``jax.clear_caches()`` past MAP_LIMIT mappings); the
+Lasso loop runs at the default threshold, as a user's session would. ``SPARSESTAT_MANY_SHAPES_SCALE``
+(default 1) scales the counts. Measured (2 cores, busy): Lasso 1 000 fits on 1 000 shapes in 51 s, peak
+13 940 mappings, one release (before shape buckets and the bound, a loop of Lasso fits on new shapes
+reached 64 543 mappings at 110 fits and died at 112).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ def regression_data(i):
     return X, y, np.max(np.abs(X.T @ (y - y.mean()))) / n
 
 N = {n}
+if {low_limit}:  # release early, so that a few dozen programs exercise the bound
+    cache.MAP_LIMIT = maps() + 4000
 {body}
 
 start = maps(); peak = start; t0 = time.time(); seen = set()
@@ -64,35 +70,35 @@ def call(i):
     Lasso(alpha=amax * (0.05 + 0.9 * (i % 7) / 7)).fit(X, y)
     return X.shape
 """),
-    "solve-MCP": (400, """
+    "solve-MCP": (200, """
 from sparsestat.regression import solve, Quadratic, MCP
 def call(i):
     X, y, amax = regression_data(i)
     solve(X, y, Quadratic(), MCP(amax * (0.1 + (i % 5) / 10), 2.0 + i % 4))
     return X.shape
 """),
-    "SparseLogisticRegression": (300, """
+    "SparseLogisticRegression": (100, """
 from sparsestat.regression import SparseLogisticRegression
 def call(i):
     X, y, amax = regression_data(i)
     SparseLogisticRegression(alpha=0.01 + 0.01 * (i % 5)).fit(X, y > np.median(y))
     return X.shape
 """),
-    "L0Regression": (300, """
+    "L0Regression": (150, """
 from sparsestat.regression import L0Regression
 def call(i):
     X, y, amax = regression_data(i)
     L0Regression(n_nonzero_coefs=min(1 + i % 6, X.shape[1])).fit(X, y)
     return X.shape
 """),
-    "LassoCV": (25, """
+    "LassoCV": (10, """
 from sparsestat.regression import LassoCV
 def call(i):
     X, y, amax = regression_data(i * 41)
     LassoCV(alphas=10, cv=3).fit(X, y)
     return X.shape
 """),
-    "SBLRegression": (60, """
+    "SBLRegression": (30, """
 from sparsestat.sbl import SBLRegression
 def call(i):
     n, p = 20 + i, 10 + (i * 7) % 50
@@ -100,7 +106,7 @@ def call(i):
     SBLRegression(max_iter=30, noise_var=0.01 * (1 + i % 3)).fit(X, y)
     return (n, p)
 """),
-    "kron_sbl": (40, """
+    "kron_sbl": (20, """
 from sparsestat.sbl import kron_sbl
 def call(i):
     m1, m2 = 4 + i % 6, 4 + (i // 6) % 7
@@ -108,7 +114,7 @@ def call(i):
     kron_sbl(H, rng.standard_normal(m1 * m2), max_iter=20, noise_var=0.1)
     return (m1, m2)
 """),
-    "LDPSparseRegression": (40, """
+    "LDPSparseRegression": (20, """
 from sparsestat.privacy import LDPSparseRegression
 def call(i):
     n, d = 2000 + 10 * i, 3 + i % 20
@@ -116,7 +122,7 @@ def call(i):
     LDPSparseRegression(2.0 + i % 3, x_clip_l2=np.sqrt(d), x_clip=1.0, y_clip=1.0, random_state=i).fit(X, y)
     return (n, d)
 """),
-    "mcmc.sample": (40, """
+    "mcmc.sample": (12, """
 import jax, jax.numpy as jnp
 from sparsestat import mcmc
 def call(i):
@@ -125,7 +131,7 @@ def call(i):
                 rng_key=jax.random.key(i), progress_bar=False)
     return (d,)
 """),
-    "GEMSS": (20, """
+    "GEMSS": (10, """
 from sparsestat.gemss import GEMSS
 def call(i):
     n, p = 20 + i, 8 + i
@@ -140,7 +146,7 @@ def call(i):
 def test_many_shapes_keep_the_process_alive(name, tmp_path):
     n, body = CASES[name]
     n = max(2, int(n * float(os.environ.get("SPARSESTAT_MANY_SHAPES_SCALE", "1"))))
-    code = HARNESS.format(body=textwrap.dedent(body), n=n)
+    code = HARNESS.format(body=textwrap.dedent(body), n=n, low_limit=name != "Lasso")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=1800, cwd=str(ROOT))
@@ -149,3 +155,5 @@ def test_many_shapes_keep_the_process_alive(name, tmp_path):
     print(name, out)
     assert out["calls"] == n and out["shapes"] >= min(n, 20)
     assert out["peak"] < 20_000, out
+    if name != "Lasso" and out["shapes"] >= 10:
+        assert out["clears"] >= 1, out  # the lowered threshold was reached and released

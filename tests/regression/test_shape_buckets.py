@@ -42,8 +42,11 @@ def test_new_shape_in_bucket_compiles_nothing():
         assert est.coef_.shape == (p,) and np.count_nonzero(est.coef_) > 0
 
 
-@pytest.mark.parametrize("n, p", [(130, 600), (90, 100)], ids=["ladder", "pow2"])
-@pytest.mark.parametrize("kind", ["lasso", "mcp", "logistic"])
+@pytest.mark.parametrize("n, p, kind", [
+    (130, 600, "lasso"), (90, 100, "logistic"),
+    pytest.param(90, 100, "lasso", marks=pytest.mark.slow), pytest.param(130, 600, "mcp", marks=pytest.mark.slow),
+    pytest.param(90, 100, "mcp", marks=pytest.mark.slow), pytest.param(130, 600, "logistic", marks=pytest.mark.slow),
+], ids=["lasso-ladder", "logistic-pow2", "lasso-pow2", "mcp-ladder", "mcp-pow2", "logistic-ladder"])
 def test_padding_is_exact(n, p, kind):
     X, y, amax = _problem(n, p, 5)
     df, pen, yy = {"lasso": (Quadratic(), L1(0.05 * amax), y),
