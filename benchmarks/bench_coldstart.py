@@ -9,7 +9,9 @@ For each estimator and main functional call, in fresh subprocesses:
 - ``warm_s``: the first call of a new process whose cache holds the programs (the cold run's);
 - ``new_value_s``: in that process, a second call with a new hyperparameter value, and the number of
   programs it compiled (``new_value_compiles``: the target is 0);
-- ``new_shape_s``: then a call on data of a slightly different shape in the same bucket, with its count.
+- ``new_shape_s``: then a call on data of a slightly different shape (regression: in the same shape
+  bucket; sbl, GEMSS: their shapes are not padded, so this compiles; mcmc: a new dataset of another
+  size closed over by the same log-density code), with its count.
 
 Peers in fresh processes too: scikit-learn's Lasso, LassoCV and LogisticRegression(l1, liblinear), and
 skglm's Lasso (numba compiles on first call; it caches to disk when asked to, which skglm does not), when
@@ -87,16 +89,17 @@ CASES = {
                       "SBLRegression().fit(X, y)", "SBLRegression(tol=1e-5).fit(X, y)", "SBLRegression().fit(X2, y2)"),
     "kron_sbl": ("from sparsestat.sbl import kron_sbl\nfrom sparsestat.datasets import make_kronecker_sparse",
                  "prob = make_kronecker_sparse([(16, 32), (16, 32)], (3, 3), snr_db=20, random_state=0)\n"
-                 "prob2 = make_kronecker_sparse([(16, 32), (16, 32)], (3, 3), snr_db=20, random_state=1)",
+                 "prob2 = make_kronecker_sparse([(16, 32), (15, 32)], (3, 3), snr_db=20, random_state=1)",
                  "kron_sbl(prob.factors, prob.y)", "kron_sbl(prob.factors, prob.y, tol=1e-5, coupling=0.7)",
                  "kron_sbl(prob2.factors, prob2.y)"),
     "mcmc.sample": ("import jax, jax.numpy as jnp\nfrom sparsestat import mcmc",
                     "A = jnp.asarray(rng.standard_normal((50, 10))); b = jnp.asarray(rng.integers(0, 2, 50) * 2.0 - 1)\n"
-                    "def logp(x): return -jnp.sum(jnp.logaddexp(0.0, -b * (A @ x))) - 0.5 * jnp.sum(x ** 2)\n"
+                    "def make(A, b): return lambda x: -jnp.sum(jnp.logaddexp(0.0, -b * (A @ x))) - 0.5 * jnp.sum(x ** 2)\n"
+                    "logp = make(A, b); A2 = jnp.asarray(rng.standard_normal((60, 10))); logp2 = make(A2, jnp.ones(60))\n"
                     "kw = dict(num_samples=500, num_warmup=500, num_chains=4, progress_bar=False)",
                     "mcmc.sample(logp, jnp.zeros(10), rng_key=jax.random.key(0), **kw)",
-                    "mcmc.sample(logp, jnp.zeros(10) + 0.1, rng_key=jax.random.key(1), **kw)",
-                    "mcmc.sample(logp, jnp.zeros(10), rng_key=jax.random.key(2), **kw)"),
+                    "mcmc.sample(logp, jnp.zeros(10), rng_key=jax.random.key(1), epsilon=0.2, nu=3.0, **kw)",
+                    "mcmc.sample(logp2, jnp.zeros(10), rng_key=jax.random.key(2), **kw)"),
     "GEMSS": ("from sparsestat.gemss import GEMSS",
               "X, y = data(100, 40); X2, y2 = data(101, 40)",
               "GEMSS(n_components=4, sparsity=3, n_iter=1000, random_state=0).fit(X, y)",

@@ -5,7 +5,7 @@ every XLA:CPU executable holds its own mappings) and alive.
 Each entry point runs in a fresh interpreter that records the peak of ``/proc/self/maps`` after every
 call. Regression fits pad to shape buckets, so 1 000 shapes share a few dozen programs; the other
 modules compile one program per shape (their shapes cannot be padded exactly), so they run fewer
-calls, with the release threshold lowered to 4 000 mappings above the start so that a few dozen
+calls, with the release threshold lowered to 1 500 mappings above the start so that a few dozen
 programs exercise the bound (``linalg.cache``: ``jax.clear_caches()`` past MAP_LIMIT mappings); the
 Lasso loop runs at the default threshold, as a user's session would. ``SPARSESTAT_MANY_SHAPES_SCALE``
 (default 1) scales the counts. Measured (2 cores, busy): Lasso 1 000 fits on 1 000 shapes in 51 s, peak
@@ -51,7 +51,7 @@ def regression_data(i):
 
 N = {n}
 if {low_limit}:  # release early, so that a few dozen programs exercise the bound
-    cache.MAP_LIMIT = maps() + 4000
+    cache.MAP_LIMIT = maps() + 1500
 {body}
 
 start = maps(); peak = start; t0 = time.time(); seen = set()

@@ -136,7 +136,8 @@ def test_path_warm_start_equals_cold_solves(x64):
 
 @pytest.mark.slow  # compiles several bucket sizes; run with -m slow
 def test_feature_count_not_a_multiple_of_the_cd_block():
-    # n p > 2^16: no power-of-two padding, the design is padded to a multiple of 8 features
+    # n p > 2^16: no power-of-two padding; the design is padded to the shape ladder (eight sizes an octave,
+    # multiples of the CD block of 8 features): 700 x 101 -> 704 x 104
     rng = np.random.default_rng(0)
     X = rng.standard_normal((700, 101))
     y = X[:, :5] @ np.ones(5) + 0.1 * rng.standard_normal(700)
@@ -145,7 +146,8 @@ def test_feature_count_not_a_multiple_of_the_cd_block():
     peer = SkLasso(alpha=a, tol=1e-12, max_iter=100000).fit(X, y)
     np.testing.assert_allclose(ours.coef_, peer.coef_, atol=1e-6)
     with enable_x64():
-        assert design(X).shape == (700, 104)
+        assert design(X).shape == (704, 104)
+        assert design(X, pad_small=False).shape == (700, 104)
 
 
 @pytest.mark.slow  # compiles several bucket sizes; run with -m slow
