@@ -22,6 +22,8 @@ def test_ladder_properties():
     assert len(np.unique(out[1000:2000])) <= 9              # eight sizes an octave
     assert padded_shape(40, 60) == (64, 64)                 # small: powers of two
     assert padded_shape(200, 500) == padded_shape(201, 507) == (208, 512)
+    assert padded_shape(1000, 1000) == (1032, 1024)        # no power-of-two row stride
+    assert padded_shape(1000, 5000) == (1000, 5000)        # large: p to a multiple of 8 only
 
 
 def _problem(n, p, seed):
