@@ -66,3 +66,31 @@ def compile_counts(fn, values):
             fn(v)
         out.append(c)
     return out
+
+
+def sweep(fn, values, ignore_warnings=()):
+    """``fn(v)`` for each value; asserts that every call after the first compiled nothing; the outputs.
+    ``ignore_warnings``: warning categories silenced during the calls."""
+    import warnings
+
+    outs = []
+    with warnings.catch_warnings():
+        for category in ignore_warnings:
+            warnings.simplefilter("ignore", category)
+        counts = compile_counts(lambda v: outs.append(fn(v)), values)
+    assert [c.n for c in counts[1:]] == [0] * (len(values) - 1), \
+        f"recompiled for a new value: {[c.n for c in counts]}; {counts[1:]}"
+    return outs
+
+
+def n_distinct(outs):
+    """Number of distinct results (each a value or a tuple of arrays, compared exactly; None skipped)."""
+    import numpy as np
+
+    seen = []
+    for o in outs:
+        parts = [x for x in (o if isinstance(o, tuple) else (o,)) if x is not None]
+        a = np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in parts])
+        if not any(a.shape == b.shape and np.array_equal(a, b) for b in seen):
+            seen.append(a)
+    return len(seen)

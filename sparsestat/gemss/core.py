@@ -16,18 +16,15 @@ checkpoints of the parameters every ``checkpoint_every`` iterations.
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from ..linalg.cache import compiled_entry
 from .objective import ObjectiveConfig, objective_terms
-from .mixture import (MixtureParams, init_mixture, mixture_log_weights, mixture_variances,
-                      mixture_weights, reparameterize)
+from .mixture import MixtureParams, init_mixture, mixture_log_weights, mixture_variances, mixture_weights
 from .priors import PriorParams, all_supports, draw_supports
 
 __all__ = ["TrainConfig", "MixtureFit", "fit_mixture", "prepare_data", "train"]

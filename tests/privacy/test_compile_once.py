@@ -2,18 +2,15 @@
 step sizes and the sparsity level are traced arguments of the compiled programs, so on the same data
 shape a new value compiles nothing. Each sweep also checks that the value is used (the results change)."""
 
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sparsestat.exceptions import PrivacyWarning
-from sparsestat.linalg import enable_x64
 from sparsestat.privacy import InteractiveLDPSparseRegression, LDPSparseRegression
 from sparsestat.privacy import protocol as proto
-from tests._compiles import compile_counts
+from tests._compiles import n_distinct, sweep
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sparsestat.exceptions.PrivacyWarning"),
               pytest.mark.filterwarnings("ignore:the aggregated covariance is not positive definite:RuntimeWarning")]
@@ -23,28 +20,6 @@ EPS = [0.5, 1.0, 2.0, 4.0, 8.0]
 DELTA = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
 CLIP = [0.5, 1.0, 1.5, 2.0, 3.0]
 KW = dict(x_clip_l2=2.0, x_clip=1.0, y_clip=1.0)
-
-
-def sweep(fn, values):
-    """fn(v) for each value; asserts that every call after the first compiled nothing; the outputs."""
-    outs = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrivacyWarning)
-        counts = compile_counts(lambda v: outs.append(fn(v)), values)
-    assert [c.n for c in counts[1:]] == [0] * (len(values) - 1), \
-        f"recompiled for a new value: {[c.n for c in counts]}; {counts[1:]}"
-    return outs
-
-
-def n_distinct(outs):
-    """Number of distinct results (arrays compared exactly; None entries skipped)."""
-    seen = []
-    for o in outs:
-        parts = [x for x in (o if isinstance(o, tuple) else (o,)) if x is not None]
-        a = np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in parts])
-        if not any(a.shape == b.shape and np.array_equal(a, b) for b in seen):
-            seen.append(a)
-    return len(seen)
 
 
 @pytest.fixture(scope="module")

@@ -5,28 +5,8 @@ shape it compiles nothing. Each sweep also checks that the value is used (the re
 import numpy as np
 import pytest
 
-from sparsestat.linalg import enable_x64
 from sparsestat.sbl import KroneckerSBL, SBLRegression, dense_posterior, kron_omp, kron_posterior, kron_sbl, sbl
-from tests._compiles import compile_counts
-
-
-def sweep(fn, values):
-    """fn(v) for each value; asserts that every call after the first compiled nothing; the outputs."""
-    outs = []
-    counts = compile_counts(lambda v: outs.append(fn(v)), values)
-    assert [c.n for c in counts[1:]] == [0] * (len(values) - 1), \
-        f"recompiled for a new value: {[c.n for c in counts]}; {counts[1:]}"
-    return outs
-
-
-def n_distinct(outs):
-    """Number of distinct results (arrays compared exactly)."""
-    seen = []
-    for o in outs:
-        a = np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in (o if isinstance(o, tuple) else (o,))])
-        if not any(a.shape == b.shape and np.array_equal(a, b) for b in seen):
-            seen.append(a)
-    return len(seen)
+from tests._compiles import n_distinct, sweep
 
 
 @pytest.fixture(scope="module")
