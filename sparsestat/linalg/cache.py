@@ -221,9 +221,13 @@ def _install_checked_store(path: Path) -> None:
             try:
                 tmp.write_bytes(value)
                 os.replace(tmp, target)
+            except OSError as exc:  # a full disk, a directory made read-only meanwhile
+                _write_failed(exc)
             finally:
-                if tmp.exists():
+                try:
                     tmp.unlink()
+                except OSError:
+                    pass
 
     with _cc._cache_initialized_mutex:
         _cc._cache = _CheckedStore(str(path), max_size=-1)
@@ -236,7 +240,16 @@ def _jax_max_size() -> int:
     return int(getattr(jax.config, "jax_compilation_cache_max_size", -1))
 
 
-_bad = {"warned": False, "dropped": 0}
+_bad = {"warned": False, "dropped": 0, "write_warned": False, "write_failed": 0}
+
+
+def _write_failed(exc: OSError) -> None:
+    _bad["write_failed"] += 1
+    if not _bad["write_warned"]:
+        _bad["write_warned"] = True
+        warnings.warn(f"sparsestat: could not write to the compilation cache ({type(exc).__name__}: {exc}); "
+                      "programs are compiled in memory and not kept for later processes. Further failed "
+                      "writes are not reported.", RuntimeWarning, stacklevel=2)
 
 
 def _drop_entry(file: Path, exc: Exception) -> None:

@@ -115,6 +115,20 @@ def test_corrupted_entries_are_replaced(tmp_path):
     assert again["hits"] >= 3 and not again["warnings"]
 
 
+def test_full_disk_warns_once_and_fits(tmp_path):
+    # every cache write fails as on a full disk (ENOSPC): one warning, the fits go on, nothing written
+    code = ("import errno, pathlib\n_orig = pathlib.Path.write_bytes\n"
+            "def _full(self, data):\n"
+            "    if self.name.endswith('.tmp'):\n"
+            "        raise OSError(errno.ENOSPC, 'No space left on device')\n"
+            "    return _orig(self, data)\n"
+            "pathlib.Path.write_bytes = _full\n") + FIT
+    out = _run({"SPARSESTAT_CACHE_DIR": str(tmp_path / "c")}, code=code)
+    assert out["jax_dir"] == str(tmp_path / "c") and len(out["coef"]) == 2
+    assert len(out["warnings"]) == 1 and "could not write" in out["warnings"][0], out["warnings"]
+    assert _entries(tmp_path / "c") == [] and not [f for f in os.listdir(tmp_path / "c") if f.endswith(".tmp")]
+
+
 @pytest.mark.slow
 def test_cli_info_and_clear(tmp_path):
     d = tmp_path / "c"
