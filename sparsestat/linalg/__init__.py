@@ -6,7 +6,7 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.prox` (thresholds, prox maps, projections),
 :mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
 (multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
-:mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies) and
+:mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies),
 :mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock) and
 :mod:`~sparsestat.linalg.cache` (the persistent compilation cache and the bound on compiled programs).
 """
