@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import as_prng_key, check_choice, check_int, check_nonnegative, check_positive
 from ..linalg.cache import compiled_entry
+from ..linalg.shapes import next_pow2
 from .extraction import EXTRACTIONS, Extraction, deduplicate, outlier_solutions, threshold_solutions
 from .priors import PRIORS
 
@@ -302,7 +303,7 @@ class GEMSS(SelectorMixin, BaseEstimator):
                 # minimum-norm solution puts exactly 0 on a zero column, and the width stays <= n
                 # when k <= n, so lstsq's default cutoff eps * max(n, width) is unchanged
                 k = A.shape[1]
-                width = _bucket(k, cap=max(len(y), k))
+                width = next_pow2(k, cap=max(len(y), k))
                 Ap = np.zeros((len(y), width))
                 Ap[:, :k] = A
                 w = np.asarray(lstsq(jnp.asarray(Ap), jnp.asarray(y)))[:k]
@@ -361,11 +362,6 @@ class GEMSS(SelectorMixin, BaseEstimator):
         for s in self.solutions_:
             mask[s] = True
         return mask
-
-
-def _bucket(k: int, cap: int) -> int:
-    """The smallest power of two >= ``k``, at most ``cap`` (itself >= ``k``)."""
-    return min(1 << max(0, (k - 1).bit_length()), cap)
 
 
 def _newton_logistic(A, y, n_iter: int = 30, tol: float = 1e-9):

@@ -7,11 +7,12 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
 (multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
 :mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies),
-:mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock) and
+:mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock),
+:mod:`~sparsestat.linalg.shapes` (the size ladder compiled programs are built for) and
 :mod:`~sparsestat.linalg.cache` (the persistent compilation cache and the bound on compiled programs).
 """
 
-from . import cache, host, kron, operators, ordering, precision, prox, sharding, solve, spectral
+from . import cache, host, kron, operators, ordering, precision, prox, shapes, sharding, solve, spectral
 from .cache import before_compiled_call, compiled_entry, ensure_compilation_cache
 from .host import to_device
 from .kron import (KronEigh, kron_eigh, kron_eigh_solve, kron_shifted_solve, kron_solve, kron_vectors,
@@ -22,6 +23,7 @@ from .precision import enable_x64, precision_scope
 from .prox import (firm_threshold, hard_threshold, keep_top_k, mcp_penalty, project_box, project_l1_ball,
                    project_l2_ball, prox_elastic_net, prox_l1, prox_mcp, prox_scad, scad_penalty,
                    soft_threshold, top_k_mask)
+from .shapes import ladder, next_pow2
 from .sharding import make_mesh, pad_axis, shard_leading_axis, sharded_batch, sharded_row_sum, sharded_vmap
 from .solve import (CholeskyResult, WoodburyResult, cho_solve, chol_downdate, chol_update, cholesky, lstsq,
                     solve_triangular, spd_solve, woodbury_solve)
@@ -30,6 +32,7 @@ from .spectral import (SingularTriplet, lanczos_top_eigenvalue, leading_singular
 
 __all__ = [
     "cache", "compiled_entry", "before_compiled_call", "ensure_compilation_cache",
+    "shapes", "ladder", "next_pow2",
     "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
     "ordering", "after", "eigh_each",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator", "aslinearoperator", "mode_product",

@@ -22,6 +22,7 @@ from jax.flatten_util import ravel_pytree
 
 from .._progress import progress
 from ..linalg.cache import compiled_entry
+from ..linalg.shapes import next_pow2
 from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, flatten_position
 from ._compile import LIFT_ERRORS, Identity, ProgramCache, split_function
 from .adaptive import AGESSState, agess_setup, build_kernel, init_chains
@@ -155,7 +156,7 @@ MAX_CHUNK = 2048
 def default_chunk(total: int) -> int:
     """Iterations per compiled chunk: the power of two >= ``total``, at most ``MAX_CHUNK`` (so every run
     uses one of 12 programs; the remainder of the last chunk is skipped, not run)."""
-    return min(MAX_CHUNK, 1 << max(int(total) - 1, 0).bit_length())
+    return next_pow2(total, cap=MAX_CHUNK)
 
 
 def _program(kernel, config, chain_method, n_chains, chunk, fn_key, rebuild):

@@ -28,6 +28,7 @@ from .._validation import validate_estimator_data
 from ..exceptions import PrivacyWarning
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
+from ..linalg.shapes import next_pow2
 from . import mechanisms as mech
 from . import protocol as proto
 from .planning import _users_iht, _users_nldp
@@ -127,11 +128,6 @@ def _chunk_for(d: int) -> int:
     D = d * (d + 1) // 2 + d
     c = max(16, min(4096, (1 << 22) // D))
     return 1 << (c.bit_length() - 1)
-
-
-def _pow2(n: int) -> int:
-    # bucket chunk shapes to powers of two so fits of different sizes reuse compiled programmes
-    return 1 << max(int(n) - 1, 0).bit_length()
 
 
 def _common_warnings(epsilon, delta, n, n_needed, what):
@@ -305,7 +301,7 @@ class LDPSparseRegression(_LDPBase):
             chunks = ((X[s:s + chunk], y[s:s + chunk]) for s in range(0, n, chunk))
             sums = proto._stream_nldp(key, chunks, d, cal, x_clip_l2=None if public else self.x_clip_l2,
                                       x_clip=self.x_clip, y_clip=self.y_clip, public_covariance=public,
-                                      mechanism=self.mechanism, chunk_size=min(chunk, _pow2(n)), n_devices=1,
+                                      mechanism=self.mechanism, chunk_size=min(chunk, next_pow2(n)), n_devices=1,
                                       start_index=0, dtype=np.float64)
             sums = proto.NLDPSums(None if sums.cov_triu is None else np.asarray(sums.cov_triu),
                                   np.asarray(sums.xy), np.asarray(sums.n_users))
@@ -410,7 +406,7 @@ class InteractiveLDPSparseRegression(_LDPBase):
                 sigmas.append(float(s))
                 sens.append(float(mech.gradient_sensitivity(d, tx, ty, l1)))
                 gsum = proto.stream_iht_round(k_noise, X[g], y[g], g, theta, sigma=s, x_clip=tx, y_clip=ty,
-                                              chunk_size=min(4096, _pow2(len(g))), dtype=np.float64)
+                                              chunk_size=min(4096, next_pow2(len(g))), dtype=np.float64)
                 means.append(np.asarray(gsum) / len(g))
                 theta = proto.iht_step(theta, gsum, len(g), step_size=eta, n_nonzero_coefs=k, radius=R)
             coef = np.asarray(theta, dtype=np.float64)

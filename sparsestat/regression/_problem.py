@@ -11,9 +11,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..linalg.host import to_device
+from ..linalg.shapes import ladder, next_pow2
 
 
 class Problem(NamedTuple):
@@ -106,35 +106,20 @@ class Design:
         return cls(children[0])
 
 
-def pow2(m, lo=8):
-    return max(lo, 1 << int(np.ceil(np.log2(max(m, 1)))))
-
-
 SMALL = 2 ** 16  # n p at or below which both axes are padded to powers of two
 LARGE = 2 ** 22  # n p above which only p is rounded up (to the CD block): the padding's arithmetic (up to
 #                  12.5 % an axis) costs more there than a compilation amortised over seconds-long fits
 
 
-def ladder(m: int) -> int:
-    """The smallest size >= m on the shape ladder: powers of two up to 64, then eight sizes per octave
-    (multiples of 2^(k-3) between 2^k and 2^(k+1)), so at most 12.5 % of padding and every size past
-    64 a multiple of 8 (the CD block)."""
-    m = int(m)
-    if m <= 64:
-        return pow2(m)
-    step = 1 << (int(m - 1).bit_length() - 4)
-    return -(-m // step) * step
-
-
 def padded_shape(n: int, p: int) -> tuple[int, int]:
     """(n, p) rounded up to the shape buckets that compiled programs are built for: powers of two for
-    small problems (n p <= 2^16: many small fits share executables), the :func:`ladder` up to n p = 2^22
+    small problems (n p <= 2^16: many small fits share executables), the :func:`~sparsestat.linalg.shapes.ladder` up to n p = 2^22
     (an n that lands on a power of two >= 256 gets 8 more rows: a power-of-two stride is slow to gather),
     and beyond that p only to a multiple of 8 (the CD block): at 1000 x 5000 the ladder's 1032 x 5120
     cost 5-8 % per fit.
     Padding is exact: padded rows get weight 0, padded columns are zero and never enter a support."""
     if n * p <= SMALL:
-        return pow2(n), pow2(p)
+        return next_pow2(n, lo=8), next_pow2(p, lo=8)
     if n * p > LARGE:
         return n, -(-p // 8) * 8
     n_pad = ladder(n)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax.tree_util import register_pytree_node_class
 
+from ..linalg.shapes import next_pow2
 from ..linalg.prox import mcp_penalty, prox_mcp, prox_scad, scad_penalty, soft_threshold
 
 __all__ = ["L1", "L1L2", "MCP", "SCAD", "L0"]
@@ -278,7 +279,7 @@ class L0(_Penalty):
         self.n_nonzero_coefs = n_nonzero_coefs
         if capacity is None:
             k = int(n_nonzero_coefs)
-            capacity = 1 << max(int(k - 1).bit_length(), 0)
+            capacity = next_pow2(k)
         self.capacity = int(capacity)  # static: power-of-two bucket >= k (shapes of the polishing step)
 
     def tree_flatten(self):

@@ -32,6 +32,7 @@ import jax.scipy.sparse.linalg as jsla
 import numpy as np
 from jax import lax
 
+from ..linalg.shapes import next_pow2
 from ._problem import Problem, logistic_intercept0
 from .certificates import full_certificate, logistic_primal_dual, quadratic_primal_dual
 
@@ -72,8 +73,7 @@ def bucket_size(want: int, p: int) -> int:
     against a 2-3 s compilation or a 0.2 s cache load per new bucket)."""
     if p <= SINGLE_BUCKET_P:
         return int(p)
-    want = max(int(want), MIN_BUCKET)
-    return int(min(p, 1 << int(np.ceil(np.log2(want)))))
+    return next_pow2(want, lo=MIN_BUCKET, cap=p)
 
 
 def solved_size(nnz, viol, xp=jnp):

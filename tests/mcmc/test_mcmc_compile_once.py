@@ -159,9 +159,10 @@ def _pot(z):
     return 0.5 * jnp.sum((z["x"] / SCALES3) ** 2)
 
 
-def _numpyro_case(make_kernel, values):
-    """init with each value (compiles nothing after the first), then 5 steps of one jitted driver."""
-    z0 = {"x": jnp.asarray([0.1, -0.2, 0.3])}
+def _numpyro_case(make_kernel, values, z0=None, length=5):
+    """init with each value (compiles nothing after the first), then ``length`` steps of one jitted
+    driver."""
+    z0 = {"x": jnp.asarray([0.1, -0.2, 0.3])} if z0 is None else z0
     drive = None
     outs, counts = [], []
     for v in values:
@@ -173,7 +174,7 @@ def _numpyro_case(make_kernel, values):
             if drive is None:
                 # one compiled sample program; every numeric hyperparameter comes with the state
                 drive = jax.jit(lambda s, k=kern: jax.lax.scan(lambda st, _: (k.sample(st, (), {}),) * 2, s,
-                                                               None, length=5)[1].z["x"])
+                                                               None, length=length)[1].z["x"])
             outs.append(np.asarray(drive(state)))
         counts.append(c)
     _check(counts, outs)
@@ -206,16 +207,6 @@ def test_numpyro_single_step_prop_compile_once():
     def pot(z):
         return 0.5 * jnp.sum((z["x"] - 0.3) ** 2 / 0.2)
 
-    z0 = {"x": jnp.asarray(0.1 * np.arange(10.0))}
-    outs, counts, drive = [], [], None
-    with enable_x64():
-        for v in [0.0, 0.2, 0.4, 0.6, 0.9]:
-            kern = AGESS(potential_fn=pot, single_step_prop=v)
-            with count_compiles() as c:
-                state = kern.init(KEY, 4, z0, (), {})
-                if drive is None:
-                    drive = jax.jit(lambda s, k=kern: jax.lax.scan(lambda st, _: (k.sample(st, (), {}),) * 2, s,
-                                                                   None, length=3)[1].z["x"])
-                outs.append(np.asarray(drive(state)))
-            counts.append(c)
-    _check(counts, outs)
+    with enable_x64():  # P = 10: the single-step moves are in play
+        _numpyro_case(lambda v: AGESS(potential_fn=pot, single_step_prop=v), [0.0, 0.2, 0.4, 0.6, 0.9],
+                      z0={"x": jnp.asarray(0.1 * np.arange(10.0))}, length=3)

@@ -8,7 +8,8 @@ import pytest
 
 from sparsestat.linalg import enable_x64
 from sparsestat.regression import L1, MCP, Lasso, Logistic, Quadratic, solve_batch
-from sparsestat.regression._problem import ladder, padded_shape
+from sparsestat.linalg.shapes import ladder, next_pow2
+from sparsestat.regression._problem import padded_shape
 from tests._compiles import count_compiles
 
 
@@ -20,6 +21,8 @@ def test_ladder_properties():
     assert np.all(out[64:] % 8 == 0)                        # CD blocks of 8 past 64
     assert np.max(out[64:] / sizes[64:]) <= 1.125 + 1e-12   # at most 12.5 % padding
     assert len(np.unique(out[1000:2000])) <= 9              # eight sizes an octave
+    assert [next_pow2(m) for m in (1, 2, 3, 64, 65)] == [1, 2, 4, 64, 128]
+    assert next_pow2(3, lo=8) == 8 and next_pow2(300, cap=256) == 256
     assert padded_shape(40, 60) == (64, 64)                 # small: powers of two
     assert padded_shape(200, 500) == padded_shape(201, 507) == (208, 512)
     assert padded_shape(1000, 1000) == (1032, 1024)        # no power-of-two row stride
