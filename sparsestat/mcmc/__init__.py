@@ -2,7 +2,8 @@
 
 blackjax-style kernels (pure ``init``/``step`` functions over NamedTuple states):
 :func:`elliptical_slice`, :func:`gess`, :func:`coordinate_sweep`, :func:`agess`; numpyro kernels
-:class:`GESS` and :class:`AGESS` (``numpyro.infer.MCMC``); and the convenience driver :func:`sample`.
+:class:`GESS` and :class:`AGESS` (``numpyro.infer.MCMC``); the convenience driver :func:`sample`; and
+the diagnostics it reports (:func:`split_rhat`, :func:`effective_sample_size`, numpy).
 
 .. note:: **Name clash.** ``numpyro.infer.ESS`` is *ensemble* slice sampling (Karamanis & Beutler 2021),
    a different algorithm; the elliptical samplers of this module are ``sparsestat.mcmc.GESS`` and
@@ -32,6 +33,8 @@ _LAZY = {
     "GESS": "sparsestat.mcmc.numpyro_kernels",
     "AGESS": "sparsestat.mcmc.numpyro_kernels",
     "sample": "sparsestat.mcmc.sampling",
+    "effective_sample_size": "sparsestat.mcmc.diagnostics",
+    "split_rhat": "sparsestat.mcmc.diagnostics",
     "SampleResult": "sparsestat.mcmc.sampling",
 }
 

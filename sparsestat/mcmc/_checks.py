@@ -135,7 +135,7 @@ def check_finite_start(logdensity, name="log density", chain=None):
                          "start inside the support")
 
 
-def warn_float32(p: int, dtype):
+def warn_float32(p: int, dtype, stacklevel: int = 3):
     if p >= 50 and jnp.dtype(dtype) == jnp.float32:
         warnings.warn(f"float32 positions with P = {p} >= 50: Mahalanobis distances and rank-one updates "
-                      "lose accuracy; use float64 (sparsestat.enable_x64())", UserWarning, stacklevel=3)
+                      "lose accuracy; use float64 (sparsestat.enable_x64())", UserWarning, stacklevel=stacklevel)

@@ -240,13 +240,13 @@ def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, mov
     lp_flat = lambda y: logdensity_fn(unravel(y))  # noqa: E731
     nu, t_dist, max_shrinks = prm.nu, cfg.t_dist, prm.max_shrinks
 
-    def adaptive(k):
-        xn, lpn, res, s = gess_move(k, x, lp, lp_flat, mu_k, chol_k, nu=nu, t_dist=t_dist,
-                                    max_shrinks=max_shrinks)
-        return xn, lpn, res.num_evals, res.theta, s, res.capped
-
-    def fixed(k):
-        xn, lpn, res, s = gess_move(k, x, lp, lp_flat, fixed_mu, l0, nu=nu, t_dist=t_dist,
+    def gess(k):
+        # the adaptive and the fixed move are one GESS move on different (mean, factor): select the
+        # parameters, not the move, so the program holds one slice loop (and one log density) for both
+        use_fixed = move == FIXED
+        mean = jnp.where(use_fixed, fixed_mu, mu_k)
+        chol = jnp.where(use_fixed, l0, chol_k)
+        xn, lpn, res, s = gess_move(k, x, lp, lp_flat, mean, chol, nu=nu, t_dist=t_dist,
                                     max_shrinks=max_shrinks)
         return xn, lpn, res.num_evals, res.theta, s, res.capped
 
@@ -256,9 +256,9 @@ def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, mov
         return xn, lpn, evals, theta, s, capped
 
     if p >= 10:
-        xn, lpn, evals, theta, s, capped = lax.switch(move, [adaptive, sweep, fixed], key)
+        xn, lpn, evals, theta, s, capped = lax.cond(move == SWEEP, sweep, gess, key)
     else:
-        xn, lpn, evals, theta, s, capped = lax.cond(move == ADAPTIVE, adaptive, fixed, key)
+        xn, lpn, evals, theta, s, capped = gess(key)
 
     # background update (old mean in the covariance update), skipped once frozen
     i = schedule.iteration
@@ -277,13 +277,15 @@ def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, mov
     refresh = (i == schedule.next_refresh) & ~schedule.frozen
     refresh = refresh | ((i == prm.freeze_after + 1) & ~schedule.frozen)
 
-    def do_refresh(_):
-        if cfg.cov_update == "rank1":
-            return mu_bg, chol_bg
-        c = 0.5 * (chol_bg + chol_bg.T)
-        return mu_bg, cholesky(c, jitter=1e-10).L
+    if cfg.cov_update == "rank1":     # the background factor is already a Cholesky factor: a select
+        mu_k = jnp.where(refresh, mu_bg, mu_k)
+        chol_k = jnp.where(refresh, chol_bg, chol_k)
+    else:
+        def do_refresh(_):
+            c = 0.5 * (chol_bg + chol_bg.T)
+            return mu_bg, cholesky(c, jitter=1e-10).L
 
-    mu_k, chol_k = lax.cond(refresh, do_refresh, lambda _: (mu_k, chol_k), None)
+        mu_k, chol_k = lax.cond(refresh, do_refresh, lambda _: (mu_k, chol_k), None)
     info = MCMCInfo(evals, move, theta, s, refresh, capped)
     return unravel(xn), lpn, mu_bg, chol_bg, mu_k, chol_k, info
 
@@ -292,7 +294,8 @@ def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, mov
 def _chain_init(position, logdensity_fn, prm: AGESSParams, cfg: AGESSConfig):
     x, _ = flatten_position(position)
     p = x.shape[0]
-    warn_float32(p, x.dtype)
+    if is_concrete(x):      # under jit (sample's init program) the caller warns
+        warn_float32(p, x.dtype)
     mu0 = jnp.asarray(prm.mean0, x.dtype)
     l0 = jnp.asarray(prm.chol0, x.dtype)
     bg = l0 if cfg.cov_update == "rank1" else l0 @ l0.T

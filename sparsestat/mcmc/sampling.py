@@ -23,7 +23,8 @@ from jax.flatten_util import ravel_pytree
 from .._progress import progress
 from ..linalg.cache import compiled_entry
 from ..linalg.shapes import next_pow2
-from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, flatten_position
+from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, warn_float32
+from .diagnostics import effective_sample_size, split_rhat
 from ._compile import LIFT_ERRORS, Identity, ProgramCache, split_function
 from .adaptive import AGESSState, agess_setup, build_kernel, init_chains
 from .elliptical import EllipSliceState, ess_step
@@ -71,7 +72,7 @@ def _setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype):
         # (num_warmup / num_steps, the numpyro kernel's identification, gave 3x less min bulk ESS per draw on
         # logreg-100 at 5,000 + 20,000: 2,342 vs 7,554, the shorter sweep phase starting the adaptation worse)
         kw.setdefault("burnin", 0.5)
-        config, params_for = agess_setup(num_steps=max(num_steps, 2), _stacklevel=3, **kw)
+        config, params_for = agess_setup(num_steps=max(num_steps, 2), _stacklevel=4, **kw)
         params_for.check_dim(p)
         return config, params_for(p, dtype)
     if "mean" not in kw or "cov" not in kw:
@@ -94,9 +95,27 @@ def _init_batch(kernel, config, params, positions, sched_key, logdensity):
         return init_chains(positions, sched_key, logdensity, params, config)
     lp = jax.vmap(logdensity)(positions)
     dtype = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], positions))[0].dtype
-    state = EllipSliceState(positions, jnp.asarray(lp, dtype))
-    check_finite_start(np.asarray(state.logdensity), "log-likelihood" if kernel == "ess" else "log density")
-    return state
+    return EllipSliceState(positions, jnp.asarray(lp, dtype))
+
+
+def _make_init(kernel, config, num_chains: int, batched: bool, rebuild):
+    """The compiled start: chain keys, the (replicated) positions of the chains ``idx`` and their
+    kernel state, in one program (eagerly, each of these is a small program of its own)."""
+
+    def init(init_position, rng_key, idx, params, consts):
+        fn_consts, args = consts
+        fn = rebuild(fn_consts)
+        logdensity = (lambda q: fn(q, *args)) if args else fn
+        k_sched, k_chains = jax.random.split(rng_key)
+        keys = jax.random.split(k_chains, num_chains)[idx]
+        if batched:
+            positions = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[idx], init_position)
+        else:
+            positions = jax.tree_util.tree_map(
+                lambda a: jnp.broadcast_to(jnp.asarray(a), (idx.shape[0],) + jnp.shape(a)), init_position)
+        return _init_batch(kernel, config, params, positions, k_sched, logdensity), keys
+
+    return init
 
 
 def _step_batch(kernel, config):
@@ -129,19 +148,29 @@ def _make_chunk(step_batch, chunk: int, rebuild):
         fn = rebuild(fn_consts)
         logdensity = (lambda q: fn(q, *args)) if args else fn
 
+        n_chains = keys.shape[0]
+
         def one(state, subkeys):
-            return step_batch(subkeys, state, logdensity, params)
+            # only what the run records leaves the step (fixed dtypes: the skip branch needs no trace
+            # of the kernel to know them)
+            state, info = step_batch(subkeys, state, logdensity, params)
+            rec = (jnp.broadcast_to(info.num_evals, (n_chains,)).astype(jnp.int32),
+                   jnp.broadcast_to(info.move_type, (n_chains,)).astype(jnp.int32),
+                   jnp.broadcast_to(info.capped, (n_chains,)).astype(bool))
+            return state, rec
+
+        def skip(state, subkeys):
+            zero = jnp.zeros((n_chains,), jnp.int32)
+            return state, (zero, zero, jnp.zeros((n_chains,), bool))
 
         def body(carry, t):
             state, keys = carry
             pair = jax.vmap(lambda k: jax.random.split(k))(keys)
-            info_shape = jax.eval_shape(one, state, pair[:, 1])[1]
-            skip = lambda s, k: (s, jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), info_shape))  # noqa: E731
             valid = t < n_valid
-            state, info = jax.lax.cond(valid, one, skip, state, pair[:, 1])
+            state, (evals, moves, capped) = jax.lax.cond(valid, one, skip, state, pair[:, 1])
             keys = jnp.where(valid, pair[:, 0], keys)
             flat = jax.vmap(lambda pos: ravel_pytree(pos)[0])(state.position)
-            return (state, keys), (flat, state.logdensity, info.num_evals, info.move_type, info.capped & valid)
+            return (state, keys), (flat, state.logdensity, evals, moves, capped & valid)
 
         (state, keys), outs = jax.lax.scan(body, (state, keys), jnp.arange(chunk))
         return state, keys, outs
@@ -159,9 +188,12 @@ def default_chunk(total: int) -> int:
     return next_pow2(total, cap=MAX_CHUNK)
 
 
-def _program(kernel, config, chain_method, n_chains, chunk, fn_key, rebuild):
+def _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk, fn_key, rebuild):
+    """(init, chunk) jitted programs for these options, from a small LRU keyed on the log density's code."""
     n_dev = jax.device_count() if chain_method == "parallel" else 1
-    key = (kernel, config, chain_method, n_dev, n_chains if chain_method == "parallel" else None, chunk, fn_key)
+    key = (kernel, config, chain_method, n_dev, n_group if chain_method == "parallel" else None, chunk, fn_key)
+    init = _PROGRAMS.get(("init", kernel, config, num_chains, batched, fn_key),
+                         lambda: jax.jit(_make_init(kernel, config, num_chains, batched, rebuild)))
 
     def make():
         run_chunk = _make_chunk(_step_batch(kernel, config), chunk, rebuild)
@@ -169,11 +201,21 @@ def _program(kernel, config, chain_method, n_chains, chunk, fn_key, rebuild):
             return jax.jit(run_chunk)
 
         def prog(state, keys, n_valid, params, consts):
-            return _parallel(run_chunk, state, n_chains)(state, keys, n_valid, params, consts)
+            return _parallel(run_chunk, state, n_group)(state, keys, n_valid, params, consts)
 
         return jax.jit(prog)
 
-    return _PROGRAMS.get(key, make)
+    return init, _PROGRAMS.get(key, make)
+
+
+def _check_position_leaves(leaves, shapes, name):
+    """What :func:`flatten_position` checks, on shapes and dtypes only (no device op)."""
+    for leaf in leaves:
+        dt = jnp.result_type(leaf)
+        if not jnp.issubdtype(dt, jnp.floating):
+            raise TypeError(f"{name} leaves must be floating-point arrays; got dtype {dt}")
+    if sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes) == 0:
+        raise ValueError(f"{name} is empty (size 0)")
 
 
 def _state_specs(state, batch_spec, rep_spec):
@@ -275,31 +317,32 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
                         f"{type(logdensity_args).__name__}")
     args = tuple(logdensity_args)
 
-    # positions: one (replicated) or a leading chain axis
+    # positions: one (replicated) or a leading chain axis; checked on the host (shapes, dtypes, a host
+    # copy): eager device ops would each be a small program of its own
     leaves = jax.tree_util.tree_leaves(init_position)
     if not leaves:
         raise ValueError("init_position is empty")
-    if _looks_batched(init_position, num_chains):
-        positions = jax.tree_util.tree_map(jnp.asarray, init_position)
-        flatten_position(jax.tree_util.tree_map(lambda a: a[0], positions), "init_position")
-        flat0 = np.asarray(jax.vmap(lambda q: ravel_pytree(q)[0])(positions))
+    batched = _looks_batched(init_position, num_chains)
+    first_shapes = [jnp.shape(leaf)[1:] if batched else jnp.shape(leaf) for leaf in leaves]
+    _check_position_leaves(leaves, first_shapes, "init_position")
+    if batched:
+        flat0 = np.concatenate([np.asarray(leaf).reshape(num_chains, -1) for leaf in leaves], axis=1)
         identical = num_chains > 1 and np.all(flat0 == flat0[:1])
     else:
-        flatten_position(init_position, "init_position")
-        positions = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(jnp.asarray(a), (num_chains,) +
-                                                                      jnp.shape(a)), init_position)
         identical = num_chains > 1
     if identical:
         warnings.warn("all chains start from the same position; R-hat is more reliable from dispersed "
-                      "starts", UserWarning, stacklevel=2)
+                      "starts", UserWarning, stacklevel=3)
     if num_chains == 1:
-        warnings.warn("num_chains = 1: split R-hat is not reported (NaN)", UserWarning, stacklevel=2)
+        warnings.warn("num_chains = 1: split R-hat is not reported (NaN)", UserWarning, stacklevel=3)
 
-    first = jax.tree_util.tree_map(lambda a: a[0], positions)
-    flat_first = ravel_pytree(first)[0]
-    config, params = _setup(kernel, num_warmup, num_samples, kernel_kwargs, flat_first.shape[0], flat_first.dtype)
-    k_sched, k_chains = jax.random.split(rng_key)
-    keys = jax.random.split(k_chains, num_chains)
+    first = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init_position),
+                                         [jax.ShapeDtypeStruct(sh, jnp.result_type(leaf))
+                                          for sh, leaf in zip(first_shapes, leaves)])
+    p = int(sum(int(np.prod(sh, dtype=np.int64)) for sh in first_shapes))
+    dtype = jnp.result_type(*leaves)
+    warn_float32(p, dtype, stacklevel=4)
+    config, params = _setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype)
     total = num_warmup + num_samples
     if chunk_size is not None:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
@@ -308,20 +351,33 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     else:
         chunk = default_chunk(total)
 
-    # the compiled program is keyed on the log density's code; the arrays it closes over and
-    # logdensity_args are traced arguments (a new dataset of the same shapes reuses the program)
+    # the compiled programs are keyed on the log density's code; the arrays it closes over and
+    # logdensity_args are traced arguments (a new dataset of the same shapes reuses the programs)
     fn_key, fn_consts, rebuild = split_function(logdensity_fn)
     consts = (fn_consts, args)
-    user_ld = (lambda q: logdensity_fn(q, *args)) if args else logdensity_fn
 
     # groups of chains run by one compiled program
     if chain_method == "sequential":
-        groups = [np.arange(c, c + 1) for c in range(num_chains)]
+        groups = [np.arange(c, c + 1, dtype=np.int32) for c in range(num_chains)]
     else:
-        groups = [np.arange(num_chains)]
+        groups = [np.arange(num_chains, dtype=np.int32)]
+    n_group = len(groups[0])
 
-    compiled = None
-    compile_time = 0.0
+    tc = time.perf_counter()
+    try:
+        init_prog, chunk_prog = _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+                                          fn_key, rebuild)
+        state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
+        compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
+    except LIFT_ERRORS:
+        # the log density needs a closed-over value concretely: bake it in (compiles per closure)
+        consts = ((), args)
+        init_prog, chunk_prog = _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+                                          ("baked", Identity(logdensity_fn)), lambda _c: logdensity_fn)
+        state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
+        compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
+    compile_time = time.perf_counter() - tc
+
     results = []
     n_chunks = -(-total // chunk)
     bar_total = n_chunks * len(groups)
@@ -329,28 +385,15 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
                         enable=progress_bar))
     run_time = 0.0
     final_states = []
-    for g in groups:
-        pos_g = jax.tree_util.tree_map(lambda a: a[g], positions)
-        state = _init_batch(kernel, config, params, pos_g, k_sched, user_ld)
-        keys_g = keys[g]
-        if compiled is None:
-            tc = time.perf_counter()
-            n0 = jnp.asarray(chunk, jnp.int32)
-            try:
-                prog = _program(kernel, config, chain_method, len(g), chunk, fn_key, rebuild)
-                compiled = prog.lower(state, keys_g, n0, params, consts).compile()
-            except LIFT_ERRORS:
-                # the log density needs a closed-over value concretely: bake it in (compiles per closure)
-                consts = ((), args)
-                prog = _program(kernel, config, chain_method, len(g), chunk, ("baked", Identity(logdensity_fn)),
-                                lambda _c: logdensity_fn)
-                compiled = prog.lower(state, keys_g, n0, params, consts).compile()
-            compile_time = time.perf_counter() - tc
+    for gi, g in enumerate(groups):
+        if gi > 0:
+            state, keys_g = init_prog(init_position, rng_key, g, params, consts)
+        check_finite_start(np.asarray(state.logdensity), "log-likelihood" if kernel == "ess" else "log density")
         outs_all = []
         tr = time.perf_counter()
         for c in range(n_chunks):
             n_valid = min(chunk, total - c * chunk)
-            state, keys_g, outs = compiled(state, keys_g, jnp.asarray(n_valid, jnp.int32), params, consts)
+            state, keys_g, outs = compiled(state, keys_g, np.int32(n_valid), params, consts)
             outs = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n_valid], outs)   # host slice: no op per length
             outs_all.append(outs)
             next(bar, None)
@@ -374,13 +417,13 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     n_capped = int(capped.sum())
     if n_capped:
         warnings.warn(f"the shrink cap was hit {n_capped} times (the chain stayed put each time); raise "
-                      "max_shrinks or check the support of logdensity_fn", RuntimeWarning, stacklevel=2)
+                      "max_shrinks or check the support of logdensity_fn", RuntimeWarning, stacklevel=3)
     diagnostics = _diagnostics(draws, evals, chain_method, num_chains)
     diagnostics["num_capped"] = n_capped
     if num_chains > 1 and diagnostics["max_rhat"] > 1.01:
         p = draws.shape[-1]
         warnings.warn(f"max split R-hat = {diagnostics['max_rhat']:.3f} > 1.01: run longer (AGESS: at least "
-                      f"2,000 * P = {2000 * p} iterations per chain)", UserWarning, stacklevel=2)
+                      f"2,000 * P = {2000 * p} iterations per chain)", UserWarning, stacklevel=3)
     final = final_states[0] if len(final_states) == 1 else final_states
     return SampleResult(samples, logd[:, keep], draw_evals, moves[:, keep], warm_evals, diagnostics,
                         compile_time, run_time, final)
@@ -424,12 +467,10 @@ def _parallel(run_chunk, state, n_chains):
 
 
 def _diagnostics(draws, evals, chain_method, num_chains):
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-
     x = np.asarray(draws, dtype=np.float64)
-    ess = np.asarray(effective_sample_size(x))
-    if num_chains > 1 and x.shape[1] >= 4:      # numpyro's split R-hat needs >= 4 draws per chain
-        rhat = np.asarray(split_gelman_rubin(x))
+    ess = effective_sample_size(x)
+    if num_chains > 1 and x.shape[1] >= 4:      # split R-hat needs >= 4 draws per chain
+        rhat = split_rhat(x)
     else:
         rhat = np.full(x.shape[-1], np.nan)
     total = evals.sum()
