@@ -4,7 +4,8 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.kron` (vec/unvec, nearest Kronecker, factor-wise solves),
 :mod:`~sparsestat.linalg.solve` (Cholesky with jitter, Woodbury, rank-one updates, least squares),
 :mod:`~sparsestat.linalg.prox` (thresholds, prox maps, projections),
-:mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.sharding`
+:mod:`~sparsestat.linalg.spectral` (||A||_2 estimates), :mod:`~sparsestat.linalg.losses` (the
+logistic, Bernoulli and squared losses several modules share), :mod:`~sparsestat.linalg.sharding`
 (multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
 :mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies),
 :mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock),
@@ -12,9 +13,11 @@ Submodules: :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, ColumnScaled)
 :mod:`~sparsestat.linalg.cache` (the persistent compilation cache and the bound on compiled programs).
 """
 
-from . import cache, host, kron, operators, ordering, precision, prox, shapes, sharding, solve, spectral
+from . import cache, host, kron, losses, operators, ordering, precision, prox, shapes, sharding, solve, spectral
 from .cache import before_compiled_call, compiled_entry, ensure_compilation_cache
 from .host import to_device
+from .losses import (bernoulli_loglik, logistic_curvature, logistic_grad, logistic_loss, squared_grad,
+                     squared_loss)
 from .kron import (KronEigh, kron_eigh, kron_eigh_solve, kron_shifted_solve, kron_solve, kron_vectors,
                    nearest_kronecker, unvec, vec)
 from .ordering import after, eigh_each
@@ -33,6 +36,8 @@ from .spectral import (SingularTriplet, lanczos_top_eigenvalue, leading_singular
 __all__ = [
     "cache", "compiled_entry", "before_compiled_call", "ensure_compilation_cache",
     "shapes", "ladder", "next_pow2",
+    "losses", "logistic_loss", "logistic_grad", "logistic_curvature", "bernoulli_loglik", "squared_loss",
+    "squared_grad",
     "host", "kron", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
     "ordering", "after", "eigh_each",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator", "aslinearoperator", "mode_product",
