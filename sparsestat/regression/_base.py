@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._validation import check_in_interval, check_int, check_nonnegative, check_positive
+from .._validation import check_int, check_positive
 from ..exceptions import warn_not_converged
 from ..linalg.precision import enable_x64
 

@@ -1,5 +1,6 @@
 """Prepared data shared by the solvers: normalised weights, weighted centring for the quadratic
-intercept (never materialised: X_c w = Xw - (xbar^T w)), and the primal quantities every solver needs.
+intercept (never materialised: X_c w = Xw - (xbar^T w)), the transposed design the working-set
+solvers gather from, and the shape buckets. (What a datafit computes from them lives in datafits.py.)
 
 A :class:`Problem` is a pytree; a batch of problems sharing one X is a Problem whose y, omega, xm, ym
 have a leading batch axis (X is passed separately, so it is never copied per problem).
@@ -44,24 +45,6 @@ def prepare(X, y, sample_weight, *, center: bool) -> Problem:
         xm = jnp.zeros((p,), dtype)
         ym = jnp.zeros((), dtype)
     return Problem(jnp.asarray(y, dtype), omega, xm, ym)
-
-
-def quad_residual(X, prob: Problem, w):
-    """r = y_c - X_c w (unweighted; weighted-centred when an intercept is fitted)."""
-    return (prob.y - prob.ym) - (X @ w - jnp.dot(prob.xm, w))
-
-
-def quad_corr(X, prob: Problem, r):
-    """X_c^T (omega * r) = -dF/dw for the quadratic datafit."""
-    wr = prob.omega * r
-    return wr @ X - prob.xm * jnp.sum(wr)
-
-
-def logistic_intercept0(prob: Problem):
-    """Intercept of the null model: logit of the weighted fraction of y = +1."""
-    f = jnp.sum(prob.omega * (prob.y > 0))
-    f = jnp.clip(f, 1e-12, 1 - 1e-12)
-    return jnp.log(f) - jnp.log1p(-f)
 
 
 @jax.tree_util.register_pytree_node_class

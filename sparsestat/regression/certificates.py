@@ -1,9 +1,9 @@
 """Optimality certificates, always in objective units.
 
-- Convex penalties (L1, L1L2): duality gap P(w) - D(theta) at a rescaled residual dual point, the best
-  dual value seen being kept by the solvers (``best_dual``). Quadratic: scikit-learn's Lasso/ElasticNet
-  gap (the elastic net as the Lasso of [X; sqrt(beta) I]); logistic (L1): the entropy dual, with the
-  dual point rebalanced so that sum_i theta_i = 0 when an intercept is fitted.
+- Convex penalties (L1, L1L2): duality gap P(w) - D(theta) at a rescaled residual dual point (the
+  datafit's ``primal_dual``), the best dual value seen being kept by the solvers (``best_dual``).
+  Quadratic: scikit-learn's Lasso/ElasticNet gap; logistic (L1): the entropy dual, with the dual point
+  rebalanced so that sum_i theta_i = 0 when an intercept is fitted.
 - Nonconvex penalties (MCP, SCAD): the stationarity measure max_j dist(-grad_j, d omega(w_j)).
 
 :func:`certify` checks any (coef, intercept) - a peer's included - against a datafit and penalty.
@@ -15,12 +15,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import xlogy
 
 from ..linalg.cache import compiled_entry
-from ._problem import Problem, logistic_intercept0, prepare, quad_corr, quad_residual
+from ._problem import Problem
+from .datafits import check_pair
 
-__all__ = ["certify", "Certificate", "quadratic_primal_dual", "logistic_primal_dual", "stopping_target"]
+__all__ = ["certify", "Certificate", "stopping_target", "full_certificate"]
 
 
 class Certificate(NamedTuple):
@@ -33,89 +33,29 @@ class Certificate(NamedTuple):
     target: jax.Array
 
 
-def _dual_scale(corr_l1, w, pen):
-    """c = min(1, alpha_l1 / dual_norm) with the per-feature factors and the positive constraint."""
-    l1, l2 = pen.l1_l2(w.dtype)
-    v = 1.0 if getattr(pen, "weights", None) is None else jnp.asarray(pen.weights, w.dtype)
-    a = (corr_l1 - l2 * w) / v
-    dn = jnp.max(a) if pen.positive else jnp.max(jnp.abs(a))
-    return jnp.where(dn > l1, l1 / jnp.where(dn > 0, dn, 1.0), 1.0), l2
-
-
-def quadratic_primal_dual(R2, ry, corr, w, pen):
-    """Primal and dual values of the (elastic-net) Lasso from sufficient statistics:
-    R2 = <r, r>_omega, ry = <r, y_c>_omega, corr = X_c^T (omega r)."""
-    c, l2 = _dual_scale(corr, w, pen)
-    primal = 0.5 * R2 + pen.value(w)
-    ww = jnp.sum(w * w)
-    dual = c * ry - 0.5 * c * c * (R2 + l2 * ww)
-    return primal, dual
-
-
-def logistic_primal_dual(zlin, y, omega, corr_fn, w, pen, fit_intercept):
-    """Primal and dual values of L1 logistic regression at z = Xw + b; ``corr_fn(v)`` returns X^T v."""
-    u = jax.nn.sigmoid(-y * zlin)
-    primal = jnp.sum(omega * jnp.logaddexp(0.0, -y * zlin)) + pen.value(w)
-    if fit_intercept:
-        pos = jnp.sum(jnp.where(y > 0, omega * u, 0.0))
-        neg = jnp.sum(jnp.where(y > 0, 0.0, omega * u))
-        fpos = jnp.where(pos > neg, neg / jnp.where(pos > 0, pos, 1.0), 1.0)
-        fneg = jnp.where(neg > pos, pos / jnp.where(neg > 0, neg, 1.0), 1.0)
-        u = u * jnp.where(y > 0, fpos, fneg)
-    corr = corr_fn(omega * y * u)
-    c, _ = _dual_scale(corr, w, pen)
-    uc = c * u
-    dual = -jnp.sum(omega * (xlogy(uc, uc) + xlogy(1.0 - uc, 1.0 - uc)))
-    return primal, dual
-
-
-def stopping_target(X, prob: Problem, pen, datafit_kind: str, fit_intercept: bool, tol):
-    """tol times the problem's scale: <y_c, y_c>_omega (quadratic, convex), F(0, b0) (logistic, convex; at
-    least 16 eps sum(omega)), alpha_max (nonconvex; scale-free in y)."""
+def stopping_target(X, prob: Problem, pen, datafit, fit_intercept: bool, tol):
+    """tol times the problem's scale: the datafit's ``scale`` (convex: <y_c, y_c>_omega, F(0, b0)) or
+    alpha_max, the largest |dF/dw_j| of the null model (nonconvex; scale-free in y)."""
     if not pen.is_convex:
-        if datafit_kind == "quadratic":
-            corr0 = quad_corr(X, prob, prob.y - prob.ym)
-        else:
-            b0 = logistic_intercept0(prob) if fit_intercept else jnp.zeros((), X.dtype)
-            corr0 = (prob.omega * prob.y * jax.nn.sigmoid(-prob.y * b0)) @ X
+        b0 = datafit.intercept0(prob, fit_intercept)
+        corr0 = datafit.corr(X, prob, datafit.lin(X, prob, jnp.zeros((X.shape[1],), X.dtype), b0))
         return tol * jnp.max(jnp.abs(corr0))
-    if datafit_kind == "quadratic":
-        yc = prob.y - prob.ym
-        return tol * jnp.sum(prob.omega * yc * yc)
-    b0 = logistic_intercept0(prob) if fit_intercept else jnp.zeros((), X.dtype)
-    # floor at rounding level: with one effective class (e.g. zero weight on the other) F(0, b0) is ~0,
-    # the optimum sits at an infinite intercept, and tol * F(0, b0) would be unreachable
-    floor = 16 * jnp.finfo(X.dtype).eps * jnp.sum(prob.omega)
-    return jnp.maximum(tol * jnp.sum(prob.omega * jnp.logaddexp(0.0, -prob.y * b0)), floor)
+    return tol * datafit.scale(X, prob, fit_intercept)
 
 
-def full_certificate(X, prob: Problem, w, b, pen, datafit_kind: str, fit_intercept: bool, lin=None, corr=None):
+def full_certificate(X, prob: Problem, w, b, pen, datafit, fit_intercept: bool, lin=None, corr=None):
     """(primal, dual or nan, stationarity, corr) at (w, b) on the full problem; corr = -dF/dw.
-    ``lin``, if given, is the residual y_c - X_c w (quadratic) or X w + b (logistic) at (w, b), and
-    ``corr`` (quadratic only) its correlation X_c^T (omega r), already known to the caller: each saves
-    one product with X."""
-    if datafit_kind == "quadratic":
-        r = quad_residual(X, prob, w) if lin is None else lin
-        corr = quad_corr(X, prob, r) if corr is None else corr
-        if pen.is_convex:
-            R2 = jnp.sum(prob.omega * r * r)
-            ry = jnp.sum(prob.omega * r * (prob.y - prob.ym))
-            primal, dual = quadratic_primal_dual(R2, ry, corr, w, pen)
-        else:
-            primal = 0.5 * jnp.sum(prob.omega * r * r) + pen.value(w)
-            dual = jnp.full((), jnp.nan, X.dtype)
-        stat = jnp.max(pen.subdiff_distance(w, -corr))
-        return primal, dual, stat, corr
-    zlin = X @ w + b if lin is None else lin
-    u = jax.nn.sigmoid(-prob.y * zlin)
-    corr = (prob.omega * prob.y * u) @ X
+    ``lin`` (the datafit's per-sample array at (w, b)) and ``corr``, if the caller knows them, each
+    save one product with X."""
+    lin = datafit.lin(X, prob, w, b) if lin is None else lin
+    corr = datafit.corr(X, prob, lin) if corr is None else corr
     stat = jnp.max(pen.subdiff_distance(w, -corr))
-    if fit_intercept:
-        stat = jnp.maximum(stat, jnp.abs(jnp.sum(prob.omega * prob.y * u)))
-    if pen.is_convex:
-        primal, dual = logistic_primal_dual(zlin, prob.y, prob.omega, lambda v: v @ X, w, pen, fit_intercept)
+    if fit_intercept and not datafit.centred_intercept:
+        stat = jnp.maximum(stat, jnp.abs(datafit.intercept_grad(prob, lin)))
+    if datafit.has_gap(pen):
+        primal, dual = datafit.primal_dual(X, prob, lin, corr, w, pen, fit_intercept)
     else:
-        primal = jnp.sum(prob.omega * jnp.logaddexp(0.0, -prob.y * zlin)) + pen.value(w)
+        primal = datafit.value(prob, lin) + pen.value(w)
         dual = jnp.full((), jnp.nan, X.dtype)
     return primal, dual, stat, corr
 
@@ -133,18 +73,16 @@ def certify(X, y, coef, intercept, datafit, penalty, *, sample_weight=None, fit_
         ``gap`` = P - D (convex) or the stationarity measure (nonconvex), ``primal``, ``dual`` and the
         ``target`` tol * scale used by the solvers.
     """
-    from .solve import _check_pair  # local import: solve imports this module
-
     X = jnp.asarray(X)
-    kind = datafit.kind
-    _check_pair(datafit, penalty)
+    check_pair(datafit, penalty)
     if fit_intercept is None:
         fit_intercept = bool(intercept is not None and intercept != 0)
     sw = sample_weight if sample_weight is not None else datafit.sample_weight
-    prob = prepare(X, jnp.asarray(y, X.dtype), sw, center=(kind == "quadratic" and fit_intercept))
+    df = datafit.unweighted()
+    prob = df.prepare(X, jnp.asarray(y, X.dtype), sw, fit_intercept)
     w = jnp.asarray(coef, X.dtype)
     b = jnp.asarray(0.0 if intercept is None else intercept, X.dtype)
-    primal, dual, stat, _ = full_certificate(X, prob, w, b, penalty, kind, fit_intercept)
-    target = stopping_target(X, prob, penalty, kind, fit_intercept, tol)
+    primal, dual, stat, _ = full_certificate(X, prob, w, b, penalty, df, fit_intercept)
+    target = stopping_target(X, prob, penalty, df, fit_intercept, tol)
     gap = primal - dual if penalty.is_convex else stat
     return Certificate(gap, primal, dual, target)

@@ -6,18 +6,50 @@
 
 Both take an optional ``sample_weight`` (non-negative, not all zero); :func:`~sparsestat.regression.solve`'s
 ``sample_weight`` argument takes precedence.
+
+**The interface every solver uses** (in the style of skglm's datafits; the solvers never ask which
+datafit they hold). A datafit keeps one per-sample array ``lin`` for an iterate (w, b), from which its
+value and gradient follow without touching X:
+
+- ``lin(X, prob, w, b)``: the residual y_c - X_c w (quadratic; the intercept is profiled out by weighted
+  centring) or the linear predictor X w + b (logistic);
+- ``value(prob, lin)``, ``raw_grad(prob, lin)`` = dF/dz per sample, ``raw_hessian(prob, lin)`` = d2F/dz2;
+- ``corr(X, prob, lin)`` = -dF/dw (centred when the intercept is), ``intercept_grad(prob, lin)`` = -dF/db
+  for an explicit intercept coordinate (0 where centring profiles it out);
+- ``curvature_bound``: sup d2F/dz2 per unit weight (1, 1/4): the gradient's Lipschitz constant is it
+  times lambda_max(X_c^T diag(omega) X_c);
+- ``intercept0(prob, fit_intercept)``: the null model's intercept; ``intercept(prob, w, b, ...)``: the
+  reported one; ``encode(Y, xp)``: labels as the datafit wants them;
+- ``scale(X, prob, fit_intercept)``: what ``tol`` is relative to (convex penalties);
+  ``primal_dual(X, prob, lin, corr, w, pen, fit_intercept)``: primal and dual values for the duality gap
+  (the conjugate of F at a rescaled residual), ``has_gap(pen)``: whether that gap is available;
+- ``centred_intercept``: the intercept is handled by weighted centring (quadratic) rather than as a
+  coordinate; ``exact_quadratic``: F is its own second-order model, so a working-set coordinate
+  descent solves the subproblem exactly (else the solvers take prox-Newton steps).
+
+The logistic loss itself comes from :mod:`sparsestat.linalg.losses` (shared with gemss and the mcmc
+targets).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import xlogy
 from jax.tree_util import register_pytree_node_class
 
-__all__ = ["Quadratic", "Logistic"]
+from ..linalg.losses import logistic_curvature, logistic_grad, logistic_loss, squared_loss
+from ._problem import Problem, prepare
+from .penalties import L0, L1, L1L2, MCP, SCAD
+
+__all__ = ["Quadratic", "Logistic", "check_pair", "quadratic_primal_dual", "logistic_primal_dual"]
 
 
 class _Datafit:
+    centred_intercept = False
+    exact_quadratic = False
+    curvature_bound = 1.0
+
     def __init__(self, sample_weight=None):
         self.sample_weight = sample_weight
 
@@ -31,43 +63,163 @@ class _Datafit:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def unweighted(self):
+        """The same datafit without its ``sample_weight`` leaf: a pytree with no leaves, so passing it
+        to a compiled function keys the program on the datafit's type only."""
+        return type(self)()
+
+    def encode(self, Y, xp=jnp):
+        return Y
+
+    def prepare(self, X, y, sample_weight, fit_intercept: bool) -> Problem:
+        return prepare(X, y, sample_weight, center=self.centred_intercept and fit_intercept)
+
+    def corr(self, X, prob: Problem, lin):
+        """-dF/dw = -X_c^T raw_grad (prob.xm is zero unless the intercept is centred)."""
+        g = self.raw_grad(prob, lin)
+        return -(g @ X) + prob.xm * jnp.sum(g)
+
 
 @register_pytree_node_class
 class Quadratic(_Datafit):
-    """Least squares: F(z) = 1/2 sum_i omega_i (y_i - z_i)^2 with z = Xw + b."""
+    """Least squares: F(z) = 1/2 sum_i omega_i (y_i - z_i)^2 with z = Xw + b; ``lin`` is the residual."""
 
-    kind = "quadratic"
+    centred_intercept = True
+    exact_quadratic = True
+    curvature_bound = 1.0
 
-    @staticmethod
-    def value(z, y, omega):
-        r = y - z
-        return 0.5 * jnp.sum(omega * r * r)
+    def lin(self, X, prob: Problem, w, b=None):
+        """r = y_c - X_c w."""
+        return (prob.y - prob.ym) - (X @ w - jnp.dot(prob.xm, w))
 
-    @staticmethod
-    def raw_grad(z, y, omega):
-        """dF/dz."""
-        return omega * (z - y)
+    def value(self, prob: Problem, lin):
+        return squared_loss(0.0, lin, prob.omega)
 
-    @staticmethod
-    def raw_hessian(z, y, omega):
-        return omega
+    def raw_grad(self, prob: Problem, lin):
+        return -prob.omega * lin
+
+    def raw_hessian(self, prob: Problem, lin):
+        return prob.omega
+
+    def intercept_grad(self, prob: Problem, lin):
+        return jnp.zeros((), lin.dtype)
+
+    def intercept0(self, prob: Problem, fit_intercept: bool):
+        return jnp.zeros((), prob.y.dtype)
+
+    def intercept(self, prob: Problem, w, b, fit_intercept: bool, xp=jnp):
+        """The optimal intercept given w: ym - xm . w (weighted centring)."""
+        if not fit_intercept:
+            return xp.zeros(xp.shape(w)[:-1], w.dtype)
+        return prob.ym - xp.sum(w * prob.xm, axis=-1)
+
+    def scale(self, X, prob: Problem, fit_intercept: bool):
+        """<y_c, y_c>_omega (scikit-learn's)."""
+        yc = prob.y - prob.ym
+        return jnp.sum(prob.omega * yc * yc)
+
+    def has_gap(self, pen) -> bool:
+        return bool(pen.is_convex)
+
+    def primal_dual(self, X, prob: Problem, lin, corr, w, pen, fit_intercept: bool):
+        R2 = jnp.sum(prob.omega * lin * lin)
+        ry = jnp.sum(prob.omega * lin * (prob.y - prob.ym))
+        return quadratic_primal_dual(R2, ry, corr, w, pen)
 
 
 @register_pytree_node_class
 class Logistic(_Datafit):
-    """Logistic loss: F(z) = sum_i omega_i log(1 + exp(-y_i z_i)), y_i in {-1, +1}."""
+    """Logistic loss: F(z) = sum_i omega_i log(1 + exp(-y_i z_i)), y_i in {-1, +1}; ``lin`` is z."""
 
-    kind = "logistic"
+    curvature_bound = 0.25
 
-    @staticmethod
-    def value(z, y, omega):
-        return jnp.sum(omega * jnp.logaddexp(0.0, -y * z))
+    def encode(self, Y, xp=jnp):
+        return xp.where(Y > 0, 1.0, -1.0).astype(Y.dtype)
 
-    @staticmethod
-    def raw_grad(z, y, omega):
-        return -omega * y * jax.nn.sigmoid(-y * z)
+    def lin(self, X, prob: Problem, w, b):
+        """z = X w + b."""
+        return X @ w + b
 
-    @staticmethod
-    def raw_hessian(z, y, omega):
-        s = jax.nn.sigmoid(z)
-        return omega * s * (1.0 - s)
+    def value(self, prob: Problem, lin):
+        return logistic_loss(lin, prob.y, prob.omega)
+
+    def raw_grad(self, prob: Problem, lin):
+        return logistic_grad(lin, prob.y, prob.omega)
+
+    def raw_hessian(self, prob: Problem, lin):
+        return logistic_curvature(lin, prob.y, prob.omega)
+
+    def intercept_grad(self, prob: Problem, lin):
+        return -jnp.sum(self.raw_grad(prob, lin))
+
+    def intercept0(self, prob: Problem, fit_intercept: bool):
+        """The null model's intercept: the logit of the weighted fraction of y = +1 (0 without one)."""
+        if not fit_intercept:
+            return jnp.zeros((), prob.y.dtype)
+        f = jnp.clip(jnp.sum(prob.omega * (prob.y > 0)), 1e-12, 1 - 1e-12)
+        return jnp.log(f) - jnp.log1p(-f)
+
+    def intercept(self, prob: Problem, w, b, fit_intercept: bool, xp=jnp):
+        return b if fit_intercept else xp.zeros(xp.shape(w)[:-1], w.dtype)
+
+    def scale(self, X, prob: Problem, fit_intercept: bool):
+        """F(0, b0), floored at rounding level: with one effective class (e.g. zero weight on the other)
+        F(0, b0) is ~0, the optimum sits at an infinite intercept and tol F(0, b0) would be unreachable."""
+        b0 = self.intercept0(prob, fit_intercept)
+        floor = 16 * jnp.finfo(X.dtype).eps * jnp.sum(prob.omega)
+        return jnp.maximum(logistic_loss(b0, prob.y, prob.omega), floor)
+
+    def has_gap(self, pen) -> bool:
+        return bool(pen.is_convex and isinstance(pen, L1))
+
+    def primal_dual(self, X, prob: Problem, lin, corr, w, pen, fit_intercept: bool):
+        return logistic_primal_dual(lin, prob.y, prob.omega, lambda v: v @ X, w, pen, fit_intercept)
+
+
+def check_pair(datafit, penalty):
+    """TypeError unless ``datafit`` and ``penalty`` are ones the solvers know; L0 is quadratic only."""
+    if not isinstance(datafit, (Quadratic, Logistic)):
+        raise TypeError(f"datafit must be Quadratic() or Logistic(), got {type(datafit).__name__}")
+    if not isinstance(penalty, (L1, L1L2, MCP, SCAD, L0)):
+        raise TypeError(f"penalty must be one of L1, L1L2, MCP, SCAD, L0, got {type(penalty).__name__}")
+    if isinstance(penalty, L0) and isinstance(datafit, Logistic):
+        raise NotImplementedError("the L0 constraint is implemented for the Quadratic datafit only (IHT)")
+
+
+# ----------------------------------------------------------------------------- conjugates (duality gaps)
+def _dual_scale(corr_l1, w, pen):
+    """c = min(1, alpha_l1 / dual_norm) with the per-feature factors and the positive constraint."""
+    l1, l2 = pen.l1_l2(w.dtype)
+    v = 1.0 if getattr(pen, "weights", None) is None else jnp.asarray(pen.weights, w.dtype)
+    a = (corr_l1 - l2 * w) / v
+    dn = jnp.max(a) if pen.positive else jnp.max(jnp.abs(a))
+    return jnp.where(dn > l1, l1 / jnp.where(dn > 0, dn, 1.0), 1.0), l2
+
+
+def quadratic_primal_dual(R2, ry, corr, w, pen):
+    """Primal and dual values of the (elastic-net) Lasso from sufficient statistics:
+    R2 = <r, r>_omega, ry = <r, y_c>_omega, corr = X_c^T (omega r). The elastic net is the Lasso of
+    [X; sqrt(beta) I] (scikit-learn's gap)."""
+    c, l2 = _dual_scale(corr, w, pen)
+    primal = 0.5 * R2 + pen.value(w)
+    ww = jnp.sum(w * w)
+    dual = c * ry - 0.5 * c * c * (R2 + l2 * ww)
+    return primal, dual
+
+
+def logistic_primal_dual(zlin, y, omega, corr_fn, w, pen, fit_intercept):
+    """Primal and dual (entropy) values of L1 logistic regression at z = Xw + b; ``corr_fn(v)`` returns
+    X^T v. With an intercept the dual point is rebalanced so that sum_i theta_i = 0."""
+    u = jax.nn.sigmoid(-y * zlin)
+    primal = logistic_loss(zlin, y, omega) + pen.value(w)
+    if fit_intercept:
+        pos = jnp.sum(jnp.where(y > 0, omega * u, 0.0))
+        neg = jnp.sum(jnp.where(y > 0, 0.0, omega * u))
+        fpos = jnp.where(pos > neg, neg / jnp.where(pos > 0, pos, 1.0), 1.0)
+        fneg = jnp.where(neg > pos, pos / jnp.where(neg > 0, neg, 1.0), 1.0)
+        u = u * jnp.where(y > 0, fpos, fneg)
+    corr = corr_fn(omega * y * u)
+    c, _ = _dual_scale(corr, w, pen)
+    uc = c * u
+    dual = -jnp.sum(omega * (xlogy(uc, uc) + xlogy(1.0 - uc, 1.0 - uc)))
+    return primal, dual

@@ -17,8 +17,11 @@ from jax import lax
 
 from ..linalg.prox import top_k_mask
 from ..linalg.solve import spd_solve
-from ._problem import Problem, quad_corr, quad_residual
+from ._problem import Problem
+from .datafits import Quadratic
 from .fista import lipschitz
+
+_QUAD = Quadratic()
 
 
 class IHTState(NamedTuple):
@@ -56,16 +59,15 @@ def _polish(X, prob: Problem, mask, cap):
 def iht_solve(X, prob: Problem, k, w0, tol, *, max_iter, cap: int):
     """IHT + polishing for one problem (quadratic datafit). Returns an IHTState."""
     dtype = X.dtype
-    L = lipschitz(X, prob, "quadratic", False)
-    amax = jnp.max(jnp.abs(quad_corr(X, prob, prob.y - prob.ym)))
+    L = lipschitz(X, prob, _QUAD, False)
+    amax = jnp.max(jnp.abs(_QUAD.corr(X, prob, prob.y - prob.ym)))
     gtol = tol * jnp.where(amax > 0, amax, 1.0)
 
     def obj(w):
-        r = quad_residual(X, prob, w)
-        return 0.5 * jnp.sum(prob.omega * r * r)
+        return _QUAD.value(prob, _QUAD.lin(X, prob, w))
 
     def body(st: IHTState):
-        corr = quad_corr(X, prob, quad_residual(X, prob, st.w))
+        corr = _QUAD.corr(X, prob, _QUAD.lin(X, prob, st.w))
         z = st.w + corr / L
         mask = top_k_mask(z, k) & (z != 0)
         w = jnp.where(mask, z, 0.0)
@@ -74,7 +76,7 @@ def iht_solve(X, prob: Problem, k, w0, tol, *, max_iter, cap: int):
         do_polish = stable >= 3
         w = lax.cond(do_polish, lambda: _polish(X, prob, mask, cap) * mask, lambda: w)
         o = obj(w)
-        corr_new = quad_corr(X, prob, quad_residual(X, prob, w))
+        corr_new = _QUAD.corr(X, prob, _QUAD.lin(X, prob, w))
         gap = l_stationarity(w, corr_new, L, k)
         ga = jnp.max(jnp.where(w != 0, jnp.abs(corr_new), 0.0))
         rel = jnp.abs(st.obj - o) <= tol * jnp.maximum(jnp.abs(o), jnp.finfo(dtype).tiny)

@@ -10,7 +10,6 @@ flags (``positive``) are static. The prox maps come from :mod:`sparsestat.linalg
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jax.tree_util import register_pytree_node_class
 

@@ -24,12 +24,12 @@ import numpy as np
 
 from ..linalg.cache import compiled_entry
 from ..linalg.host import to_device
-from ._problem import Design, design, logistic_intercept0, padded_shape, prepare
+from ._problem import Design, Problem, design, padded_shape
 from .certificates import stopping_target
-from .datafits import Logistic, Quadratic
+from .datafits import check_pair
 from .fista import fista_solve
 from .iht import iht_solve
-from .penalties import L0, L1, L1L2, MCP, SCAD
+from .penalties import L0
 from .working_set import ws_solve
 
 __all__ = ["solve", "solve_batch", "SolveResult", "SOLVERS"]
@@ -45,15 +45,6 @@ class SolveResult(NamedTuple):
     gap: jax.Array
     n_iter: jax.Array
     converged: jax.Array
-
-
-def _check_pair(datafit, penalty):
-    if not isinstance(datafit, (Quadratic, Logistic)):
-        raise TypeError(f"datafit must be Quadratic() or Logistic(), got {type(datafit).__name__}")
-    if not isinstance(penalty, (L1, L1L2, MCP, SCAD, L0)):
-        raise TypeError(f"penalty must be one of L1, L1L2, MCP, SCAD, L0, got {type(penalty).__name__}")
-    if isinstance(penalty, L0) and isinstance(datafit, Logistic):
-        raise NotImplementedError("the L0 constraint is implemented for the Quadratic datafit only (IHT)")
 
 
 def _is_traced(*xs):
@@ -72,32 +63,27 @@ def _pick_solver(solver, datafit, penalty, traced):
     if solver == "auto":
         if traced or jax.default_backend() != "cpu":
             return "fista" if traced else "ws_fista"
-        return "ws_cd" if isinstance(datafit, Quadratic) else "ws_prox_newton"
+        return "ws_cd" if datafit.exact_quadratic else "ws_prox_newton"
     if solver in ("ws_cd", "ws_prox_newton", "ws_fista") and traced:
         raise ValueError(f"solver={solver!r} drives its working-set loop from the host and cannot run under "
                          "jax.jit/jax.vmap; use solver='fista' (or 'auto') there, or solve_batch for batches")
-    if solver == "ws_cd" and isinstance(datafit, Logistic):
-        return "ws_prox_newton"
-    if solver == "ws_prox_newton" and isinstance(datafit, Quadratic):
-        return "ws_cd"
+    if solver in ("ws_cd", "ws_prox_newton"):     # the working-set solver the datafit takes
+        return "ws_cd" if datafit.exact_quadratic else "ws_prox_newton"
     return solver
 
 
-@functools.partial(jax.jit, static_argnames=("kind", "fit_intercept"))
-def _prepare_batch(X, Y, S, pens, tol, *, kind, fit_intercept):
-    center = kind == "quadratic" and fit_intercept
-    probs = jax.vmap(lambda y, s: prepare(X, y, s, center=center))(Y, S)
-    targets = jax.vmap(lambda pr, pen: stopping_target(X, pr, pen, kind, fit_intercept, tol))(probs, pens)
+@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def _prepare_batch(X, Y, S, pens, tol, datafit, *, fit_intercept):
+    probs = jax.vmap(lambda y, s: datafit.prepare(X, y, s, fit_intercept))(Y, S)
+    targets = jax.vmap(lambda pr, pen: stopping_target(X, pr, pen, datafit, fit_intercept, tol))(probs, pens)
     return probs, targets
 
 
-@functools.partial(jax.jit, static_argnames=("kind", "fit_intercept"))
-def _fista_batch(X, probs, pens, W, targets, max_iter, *, kind, fit_intercept):
-    dtype = X.dtype
-
+@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def _fista_batch(X, probs, pens, W, targets, max_iter, datafit, *, fit_intercept):
     def one(pr, pen, w0, target):
-        b0 = logistic_intercept0(pr) if (kind == "logistic" and fit_intercept) else jnp.zeros((), dtype)
-        return fista_solve(X, pr, pen, w0, b0, target, datafit_kind=kind, fit_intercept=fit_intercept,
+        b0 = datafit.intercept0(pr, fit_intercept)
+        return fista_solve(X, pr, pen, w0, b0, target, datafit=datafit, fit_intercept=fit_intercept,
                            max_iter=max_iter)
 
     return jax.vmap(one)(probs, pens, W, targets)
@@ -141,9 +127,8 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     xp = jnp if traced else np
     Y = xp.asarray(Y, dtype)
     T = Y.shape[0]
-    kind = datafit.kind
-    if kind == "logistic":
-        Y = xp.where(Y > 0, 1.0, -1.0).astype(dtype)
+    df = datafit.unweighted()   # no leaves: the compiled programs key on the datafit's type
+    Y = df.encode(Y, xp)
     sw = sample_weights if sample_weights is not None else datafit.sample_weight
     S = xp.ones((T, n), dtype) if sw is None else xp.broadcast_to(xp.asarray(sw, dtype), (T, n))
 
@@ -177,15 +162,16 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
                                         np.ascontiguousarray(W), pens))
 
     A = D if working_set else X
-    probs, targets = _prepare_batch(A, Y, S, pens, tol, kind=kind, fit_intercept=fit_intercept)
+    probs, targets = _prepare_batch(A, Y, S, pens, tol, df, fit_intercept=fit_intercept)
     if working_set:
-        st = ws_solve(D, probs, pens, W, targets, datafit_kind=kind, fit_intercept=fit_intercept,
-                      max_iter=max_iter, warm=warm if kind == "quadratic" else None)
+        # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
+        st = ws_solve(D, probs, pens, W, targets, datafit=df, fit_intercept=fit_intercept,
+                      max_iter=max_iter, warm=warm if df.centred_intercept else None)
         warm = (st.lin, st.corr)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     elif name in ("fista", "ws_fista"):
-        st = _fista_batch(X, probs, pens, W, targets, np.int32(max_iter) if not traced else max_iter,
-                          kind=kind, fit_intercept=fit_intercept)
+        st = _fista_batch(X, probs, pens, W, targets, np.int32(max_iter) if not traced else max_iter, df,
+                          fit_intercept=fit_intercept)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     else:  # iht
         k = penalties.n_nonzero_coefs
@@ -194,18 +180,13 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         coef, b, gap, n_iter, conv = st.w, None, st.gap, st.n_iter, st.converged
 
     if traced:
-        if kind == "quadratic":
-            b = (probs.ym - jnp.sum(coef * probs.xm, axis=1)) if fit_intercept else jnp.zeros((T,), dtype)
-        elif b is None:
-            b = jnp.zeros((T,), dtype)
+        b = df.intercept(probs, coef, jnp.zeros((T,), dtype) if b is None else b, fit_intercept)
         res = SolveResult(coef[:, :p], b, gap, n_iter, conv)
     else:  # the intercept and the unpadded view on the host; one transfer back of each result
         coef_h, xm, ym, b_h = jax.device_get((coef, probs.xm, probs.ym, b))
         coef_h = np.asarray(coef_h)
-        if kind == "quadratic":
-            b_h = (ym - np.sum(coef_h * xm, axis=1)) if fit_intercept else np.zeros((T,), dtype)
-        elif b_h is None:
-            b_h = np.zeros((T,), dtype)
+        b_h = np.zeros((T,), dtype) if b_h is None else b_h
+        b_h = df.intercept(Problem(None, None, xm, ym), coef_h, b_h, fit_intercept, xp=np)
         res = SolveResult(*jax.device_put((np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype))),
                           gap, n_iter, conv)
     return (res, warm if working_set else None) if return_warm else res
@@ -242,7 +223,7 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     SolveResult
         ``coef``, ``intercept``, ``gap`` (certificate), ``n_iter``, ``converged``.
     """
-    _check_pair(datafit, penalty)
+    check_pair(datafit, penalty)
     traced = _is_traced(X, y, w0, sample_weight)
     X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
     if X.ndim != 2:

@@ -1,6 +1,7 @@
-"""Working-set solvers: ``ws_cd`` (quadratic datafit; Anderson-accelerated coordinate descent on the
-working set) and ``ws_prox_newton`` (logistic datafit; proximal Newton with coordinate-descent passes
-on the working-set quadratic model). Reference design: skglm's AndersonCD / ProxNewton with working
+"""Working-set solvers: ``ws_cd`` (datafits that are their own quadratic model, ``exact_quadratic``:
+Anderson-accelerated coordinate descent on the working set) and ``ws_prox_newton`` (other datafits,
+e.g. logistic: proximal Newton with coordinate-descent passes on the working-set quadratic model,
+from the datafit's ``raw_grad`` / ``raw_hessian``). Reference design: skglm's AndersonCD / ProxNewton with working
 sets (Bertrand et al. 2022), celer's working sets (Massias et al. 2018/2020).
 
 X is held as a :class:`~sparsestat.regression._problem.Design` (stored transposed, so gathering the
@@ -33,8 +34,9 @@ import numpy as np
 from jax import lax
 
 from ..linalg.shapes import next_pow2
-from ._problem import Problem, logistic_intercept0
-from .certificates import full_certificate, logistic_primal_dual, quadratic_primal_dual
+from ._problem import Problem
+from .certificates import full_certificate
+from .datafits import quadratic_primal_dual
 
 ANDERSON_K = 5
 SMALL_BN = 2 ** 21  # working-set size x samples below which XLA:CPU is bound by per-operation overhead
@@ -55,10 +57,6 @@ class WSState(NamedTuple):
     primal: jax.Array
     n_iter: jax.Array     # () int32 epochs so far
     converged: jax.Array  # () bool
-
-
-def uses_gap(datafit_kind, pen):
-    return bool(pen.is_convex and (datafit_kind == "quadratic" or pen.kind == "l1"))
 
 
 MIN_BUCKET = 128
@@ -251,33 +249,32 @@ def _quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_ga
     return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r
 
 
-# ----------------------------------------------------------------------------- inner: logistic prox-Newton
-def _logistic_inner(XW, prob: Problem, idx, w, b, pen, sub_target, budget, convex_gap: bool, fit_intercept,
-                    converged):
-    """Prox-Newton on the working set; XW = X[:, idx].T (B, n). Returns (w, b, epochs, X w + b)."""
+# ----------------------------------------------------------------------------- inner: prox-Newton
+def _newton_inner(datafit, XW, prob: Problem, idx, w, b, pen, sub_target, budget, convex_gap: bool,
+                  fit_intercept, converged):
+    """Prox-Newton on the working set for a datafit whose ``lin`` is the linear predictor X w + b
+    (logistic); XW = X[:, idx].T (B, n). Returns (w, b, epochs, X w + b)."""
     dtype = XW.dtype
     Z = XW
-    y, om = prob.y, prob.omega
     wW = w[idx]
     pen_W = pen.take(idx)
     fi = 1.0 if fit_intercept else 0.0
 
     def objective(zlin, wW):
-        return jnp.sum(om * jnp.logaddexp(0.0, -y * zlin)) + pen_W.value(wW)
+        return datafit.value(prob, zlin) + pen_W.value(wW)
 
     def sub_cert(zlin, wW):
         if convex_gap:
-            P, D = logistic_primal_dual(zlin, y, om, lambda v: Z @ v, wW, pen_W, fit_intercept)
+            P, D = datafit.primal_dual(Z.T, prob, zlin, None, wW, pen_W, fit_intercept)
             return P - D
-        u = jax.nn.sigmoid(-y * zlin)
-        st = jnp.max(pen_W.subdiff_distance(wW, -(Z @ (om * y * u))))
-        return jnp.maximum(st, fi * jnp.abs(jnp.sum(om * y * u)))
+        g = datafit.raw_grad(prob, zlin)
+        st = jnp.max(pen_W.subdiff_distance(wW, Z @ g))
+        return jnp.maximum(st, fi * jnp.abs(jnp.sum(g)))
 
     def newton_step(wW, b):
         zlin = wW @ Z + b
-        gr = -om * y * jax.nn.sigmoid(-y * zlin)
-        sg = jax.nn.sigmoid(zlin)
-        h = om * sg * (1.0 - sg)
+        gr = datafit.raw_grad(prob, zlin)
+        h = datafit.raw_hessian(prob, zlin)
         Hb = jnp.sum(h)
         # the intercept is profiled out of the Newton model exactly: minimising the quadratic model over
         # db leaves the h-weighted centred columns Z - mu and gradient gr - h G / Hb, and
@@ -373,10 +370,10 @@ def select_top(score, m, size: int):
     return jnp.zeros((size,), jnp.int32).at[pos].set(jnp.arange(p, dtype=jnp.int32), mode="drop")
 
 
-def _certify(D, prob, pen, w, b, lin, best_dual, target, datafit_kind, fit_intercept, corr=None):
-    """Full certificate at (w, b) given its residual/linear predictor; returns the WSState fields."""
-    convex_gap = uses_gap(datafit_kind, pen)
-    primal, dual, stat, corr = full_certificate(D, prob, w, b, pen, datafit_kind, fit_intercept, lin=lin,
+def _certify(D, prob, pen, w, b, lin, best_dual, target, datafit, fit_intercept, corr=None):
+    """Full certificate at (w, b) given the datafit's ``lin``; returns the WSState fields."""
+    convex_gap = datafit.has_gap(pen)
+    primal, dual, stat, corr = full_certificate(D, prob, w, b, pen, datafit, fit_intercept, lin=lin,
                                                 corr=corr)
     if convex_gap:
         best = jnp.maximum(best_dual, jnp.where(jnp.isfinite(dual), dual, -jnp.inf))
@@ -388,16 +385,17 @@ def _certify(D, prob, pen, w, b, lin, best_dual, target, datafit_kind, fit_inter
     return score, corr, best, gap, primal, gap <= target
 
 
-@functools.partial(jax.jit, static_argnames=("ws_size", "datafit_kind", "fit_intercept"))
-def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_size: int, datafit_kind: str,
+@functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
+def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_size: int, datafit,
              fit_intercept: bool):
     """One working-set round for a batch of problems (leading axis of ``probs``, ``pens``, ``state``).
-    Problems already converged at entry are returned unchanged."""
+    Problems already converged at entry are returned unchanged. ``datafit`` (without sample weights: a
+    pytree with no leaves) selects the inner solver and fixes the program."""
 
     # solve on the m best features (:func:`solved_size`, the largest over the batch); the bucket B >= m
     # only fixes the compiled shape. m is kept unbatched on purpose: a
     # per-problem loop bound would make vmap turn every row access of the CD loop into a gather (3x).
-    if datafit_kind == "quadratic":
+    if datafit.exact_quadratic:
         nnz, viol = _support_counts(state)
         m = jnp.max(solved_size(nnz, viol))
         m = jnp.minimum(-(-m // UNROLL) * UNROLL, ws_size)
@@ -405,19 +403,19 @@ def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_s
         m = ws_size
 
     def single(prob, pen, st: WSState, target):
-        convex_gap = uses_gap(datafit_kind, pen)
+        convex_gap = datafit.has_gap(pen)
         idx = select_top(st.score, m, ws_size)
         XW = D.columns(idx)
         budget = jnp.maximum(max_iter - st.n_iter, 0)
         sub_target = INNER_RATIO * jnp.maximum(st.gap, target)  # relative to the current gap (skglm, celer)
-        if datafit_kind == "quadratic":
+        if datafit.exact_quadratic:
             w, b, ep, lin = _quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
                                         st.converged)
         else:
-            w, b, ep, lin = _logistic_inner(XW, prob, idx, st.w, st.b, pen, sub_target, budget, convex_gap,
-                                            fit_intercept, st.converged)
+            w, b, ep, lin = _newton_inner(datafit, XW, prob, idx, st.w, st.b, pen, sub_target, budget,
+                                          convex_gap, fit_intercept, st.converged)
         score, corr, best, gap, primal, conv = _certify(D, prob, pen, w, b, lin, st.best_dual, target,
-                                                        datafit_kind, fit_intercept)
+                                                        datafit, fit_intercept)
         new = WSState(w, b, lin, score, corr, best, gap, primal, st.n_iter + ep, conv)
         return jax.tree_util.tree_map(lambda a, o: jnp.where(st.converged, o, a), new, st)
 
@@ -427,28 +425,20 @@ def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_s
     return jax.vmap(single)(probs, pens, state, targets)
 
 
-@functools.partial(jax.jit, static_argnames=("datafit_kind", "fit_intercept"))
-def initial_state(D, probs: Problem, pens, w0, b0, targets, warm=None, *, datafit_kind: str,
-                  fit_intercept: bool) -> WSState:
-    """Certify the starting point of every problem (b0: logistic intercepts, None for the null model).
+@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def initial_state(D, probs: Problem, pens, w0, b0, targets, warm=None, *, datafit, fit_intercept: bool) -> WSState:
+    """Certify the starting point of every problem (b0: intercepts, None for the null model's).
     ``warm`` = (lin, corr) of w0 from an earlier solve of the same data (a path's previous alpha):
     neither depends on the penalty, so the two products with X are skipped."""
     dtype = D.dtype
-    T = probs.y.shape[0]
     if b0 is None:
-        if datafit_kind == "logistic" and fit_intercept:
-            b0 = jax.vmap(logistic_intercept0)(probs)
-        else:
-            b0 = jnp.zeros((T,), dtype)
+        b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
 
     def single(prob, pen, w, b, target, lin, corr):
         if lin is None:
-            if datafit_kind == "quadratic":
-                lin = (prob.y - prob.ym) - (D @ w - jnp.dot(prob.xm, w))
-            else:
-                lin = D @ w + b
+            lin = datafit.lin(D, prob, w, b)
         score, corr, best, gap, primal, conv = _certify(D, prob, pen, w, b, lin, jnp.full((), -jnp.inf, dtype),
-                                                        target, datafit_kind, fit_intercept, corr=corr)
+                                                        target, datafit, fit_intercept, corr=corr)
         return WSState(w, b, lin, score, corr, best, gap, primal, jnp.zeros((), jnp.int32), conv)
 
     lin0, corr0 = (None, None) if warm is None else warm
@@ -466,22 +456,22 @@ def _support_counts(state: WSState):
     return jnp.sum(state.w != 0, axis=1), jnp.sum((state.score > 0) & (state.w == 0), axis=1)
 
 
-def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit_kind: str, fit_intercept: bool, max_iter: int,
+def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit, fit_intercept: bool, max_iter: int,
              b0=None, warm=None) -> WSState:
     """Host-driven working-set loop over a batch of problems sharing the design ``D`` (see module
     docstring). The returned iterates are certified (``gap``, ``converged``)."""
     p = D.shape[1]
-    state = initial_state(D, probs, pens, w0, b0, targets, warm, datafit_kind=datafit_kind,
-                          fit_intercept=fit_intercept)
+    datafit = datafit.unweighted()
+    state = initial_state(D, probs, pens, w0, b0, targets, warm, datafit=datafit, fit_intercept=fit_intercept)
     mi = np.int32(max_iter)
     while True:
         nnz, viol, n_it, done = np.asarray(_progress(state))
         active = (done == 0) & (n_it < max_iter)
         if not active.any():
             return state
-        if datafit_kind == "quadratic":
+        if datafit.exact_quadratic:
             B = bucket_size(solved_size(nnz[active], viol[active], xp=np).max(), p)
         else:
             B = bucket_size(max(P0, 2 * int(nnz[active].max())), p)  # prox-Newton solves all of B
-        state = ws_round(D, probs, pens, state, targets, mi, ws_size=B, datafit_kind=datafit_kind,
+        state = ws_round(D, probs, pens, state, targets, mi, ws_size=B, datafit=datafit,
                          fit_intercept=fit_intercept)

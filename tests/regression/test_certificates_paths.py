@@ -9,7 +9,7 @@ from sklearn.model_selection import KFold
 
 from sparsestat.linalg import enable_x64
 from sparsestat.regression import L1, LassoCV, ElasticNetCV, Quadratic, certify, enet_path, lasso_path, solve
-from sparsestat.regression import certificates as cert_mod
+from sparsestat.regression import datafits as datafit_mod  # the conjugates (dual points) live with the datafits
 from sparsestat.regression.cv import cv_mse_path
 
 from ._data import alpha_max, numpy_gap, problem, weights
@@ -49,7 +49,7 @@ def test_seeded_bug_unscaled_dual_point_is_caught(monkeypatch, x64):
     X, y, _ = problem(40, 60, seed=11)
     a = 0.1 * alpha_max(X, y, True)
     Pstar = _pstar(X, y, a)
-    monkeypatch.setattr(cert_mod, "_dual_scale", lambda corr, w, pen: (1.0, pen.l1_l2(w.dtype)[1]))
+    monkeypatch.setattr(datafit_mod, "_dual_scale", lambda corr, w, pen: (1.0, pen.l1_l2(w.dtype)[1]))
     w = np.zeros(60)
     c = certify(X, y, w, 0.0, Quadratic(), L1(a), fit_intercept=True)
     P = numpy_gap(X, y, w, a)[1]
