@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "store_params",
     "check_array_arg",
     "check_finite",
     "check_scalar_arg",
@@ -225,3 +226,11 @@ def validate_estimator_data(estimator: Any, X: Any, y: Any = None, *, reset: boo
         return validate_data(estimator, X, reset=reset, dtype=dtype, **kwargs)
     return validate_data(estimator, X, y, reset=reset, dtype=dtype, multi_output=multi_output,
                          y_numeric=y_numeric, **kwargs)
+
+
+def store_params(estimator: Any, params: dict) -> None:
+    """Set each ``__init__`` argument as an attribute of the same name, unchanged (scikit-learn's rule:
+    no logic in ``__init__``). Call as ``store_params(self, locals())`` first thing in ``__init__``."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)

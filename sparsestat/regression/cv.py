@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.model_selection import check_cv
 
-from .._validation import check_in_interval, check_int, check_positive
+from .._validation import check_in_interval, check_int, check_positive, store_params
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from ._base import SparseLinearBase, check_common
@@ -160,14 +160,7 @@ class LassoCV(_CVBase):
 
     def __init__(self, *, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True, positive=False,
                  max_iter=1000, tol=1e-6):
-        self.eps = eps
-        self.alphas = alphas
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.max_iter = max_iter
-        self.tol = tol
+        store_params(self, locals())
 
 
 class ElasticNetCV(_CVBase):
@@ -186,15 +179,7 @@ class ElasticNetCV(_CVBase):
 
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True,
                  positive=False, max_iter=1000, tol=1e-6):
-        self.l1_ratio = l1_ratio
-        self.eps = eps
-        self.alphas = alphas
-        self.n_alphas = n_alphas
-        self.cv = cv
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.max_iter = max_iter
-        self.tol = tol
+        store_params(self, locals())
 
     def _l1_ratios(self):
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg
+from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg, store_params
 from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common
 from .datafits import Quadratic
@@ -77,12 +77,7 @@ class Lasso(RegressorMixin, SparseLinearBase):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, positive=False, max_iter=1000, tol=1e-6,
                  warm_start=False):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     def _make_penalty(self):
         return L1(float(self.alpha), None, bool(self.positive))
@@ -116,13 +111,7 @@ class ElasticNet(Lasso):
 
     def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, positive=False, max_iter=1000, tol=1e-6,
                  warm_start=False):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     def _check_params(self):
         super()._check_params()
@@ -146,17 +135,13 @@ class MCPRegression(RegressorMixin, SparseLinearBase):
 
     def __init__(self, alpha=1.0, gamma=3.0, *, fit_intercept=True, positive=False, max_iter=1000, tol=1e-6,
                  warm_start=False):
-        self.alpha = alpha
-        self.gamma = gamma
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
+
+    _gamma_min = 1.0     # gamma must exceed it (MCP: 1, SCAD: 2)
 
     def _check_params(self):
         check_nonnegative(self.alpha, "alpha")
-        check_scalar_arg(self.gamma, "gamma", lower=1.0, lower_inclusive=False)
+        check_scalar_arg(self.gamma, "gamma", lower=self._gamma_min, lower_inclusive=False)
         check_common(self)
 
     def _make_penalty(self):
@@ -184,17 +169,9 @@ class SCADRegression(MCPRegression):
     """
 
     def __init__(self, alpha=1.0, gamma=3.7, *, fit_intercept=True, max_iter=1000, tol=1e-6, warm_start=False):
-        self.alpha = alpha
-        self.gamma = gamma
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
 
-    def _check_params(self):
-        check_nonnegative(self.alpha, "alpha")
-        check_scalar_arg(self.gamma, "gamma", lower=2.0, lower_inclusive=False)
-        check_common(self)
+    _gamma_min = 2.0
 
     def _make_penalty(self):
         return SCAD(float(self.alpha), float(self.gamma))
@@ -212,11 +189,7 @@ class L0Regression(RegressorMixin, SparseLinearBase):
     """
 
     def __init__(self, n_nonzero_coefs=None, *, fit_intercept=True, max_iter=1000, tol=1e-6, warm_start=False):
-        self.n_nonzero_coefs = n_nonzero_coefs
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y, sample_weight=None):

@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_nonnegative
+from .._validation import check_nonnegative, store_params
 from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .datafits import Logistic
@@ -40,11 +40,7 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-6, warm_start=False):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

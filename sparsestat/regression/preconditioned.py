@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import validate_data
 
-from .._validation import check_nonnegative
+from .._validation import check_nonnegative, store_params
 from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .linear_models import Lasso
@@ -45,11 +45,7 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
     """
 
     def __init__(self, alpha=1.0, *, preconditioner="identity", fit_intercept=True, max_iter=1000, tol=1e-6):
-        self.alpha = alpha
-        self.preconditioner = preconditioner
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
+        store_params(self, locals())
 
     def _build(self, Xc, n_eff, s):
         pc = self.preconditioner
