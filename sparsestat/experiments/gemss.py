@@ -51,23 +51,21 @@ def _fit_seeds(X, y, seeds, **kw):
     """One vmapped fit over seeds (one compile); numpy results."""
     import jax
 
-    from ..gemss import fit_mixture
+    from ..gemss import fit
 
     keys = jax.numpy.stack([jax.random.PRNGKey(s) for s in seeds])
-    return jax.device_get(fit_mixture(X, y, keys, **kw))
+    return jax.device_get(fit(X, y, keys, **kw))
 
 
 def _solutions(res, i, D, mode, tau=0.2, c=3.0):
     import warnings
 
-    from ..gemss.extraction import outlier_solutions, threshold_solutions
+    from ..gemss.extraction import extract_solutions
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if mode in ("top", "full"):
-            return threshold_solutions(res.record_means[i], res.record_iteration[i], res.means[i], D, tau,
-                                       top=mode == "top").solutions
-        return outlier_solutions(res.means[i], c).solutions
+        return extract_solutions(mode, res.means[i], res.record_means[i], res.record_iteration[i], D, tau,
+                                 c).solutions
 
 
 def run_tiers(quick: bool, out_dir: Path) -> ExperimentResult:
@@ -125,26 +123,22 @@ def _overlap_fits(overlaps, seeds, Ks, variants, n_iter):
     import numpy as np
 
     from ..datasets import make_overlapping_solutions
-    from ..gemss import metrics
-    from ..gemss.core import TrainConfig, prepare_data, train
-    from ..gemss.objective import ObjectiveConfig
-    from ..gemss.priors import PriorParams
+    from ..gemss import fit, metrics
 
     rows = []
     for ov in overlaps:
         for vname, (prior, lik, binarize) in variants.items():
             data = [make_overlapping_solutions(100, 200, 3, 10, latent_rank=2, overlap=ov, noise_std=0.05,
                                                binarize=binarize, random_state=s) for s in seeds]
-            prepared = [prepare_data(d[0], d[1]) for d in data]
-            Xs = jnp.stack([p[0] for p in prepared]); ys = jnp.stack([p[1] for p in prepared])
-            ms = jnp.stack([p[2] for p in prepared])
+            Xs = jnp.stack([jnp.asarray(d[0]) for d in data]); ys = jnp.stack([jnp.asarray(d[1]) for d in data])
             keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-            cfg = ObjectiveConfig(prior, 10, lik, 0.0, "soft", PriorParams())
+            kw = dict(sparsity=10, prior=prior, likelihood=lik, lambda_jaccard=0.0, batch_size=16,
+                      n_iter=n_iter, lr=0.01, min_mu_threshold=0.0)
             for K in Ks:
-                tc = TrainConfig(K, 16, n_iter, 0.01, 100, 100)
                 t0 = time.perf_counter()
-                fn = jax.vmap(lambda X, y, m, k: train(X, y, m, k, jnp.float32(0.0), config=cfg, train_config=tc))
-                res = jax.device_get(fn(Xs, ys, ms, keys))
+                # one program over the data sets and seeds (fit vmapped over the data, one key each)
+                fn = jax.vmap(lambda X, y, k: fit(X, y, k, n_components=K, **kw))
+                res = jax.device_get(fn(Xs, ys, keys))
                 wall = time.perf_counter() - t0
                 for i, s in enumerate(seeds):
                     mu = res.means[i]

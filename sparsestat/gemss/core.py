@@ -1,4 +1,8 @@
-"""The GEMSS training loop: Adam on the Monte-Carlo objective, one jitted ``lax.scan``.
+"""The GEMSS fit (:func:`fit`): Adam on the Monte-Carlo objective, one jitted ``lax.scan``.
+
+:func:`fit` is the functional core of the method (``sparsestat.gemss.fit``): a pure function of
+arrays and an explicit PRNG key that returns a :class:`MixtureFit`; the ``GEMSS`` estimator is a thin
+shell over it. ``fit_mixture`` and ``train`` are deprecated aliases kept for one release.
 
 Compile once: the jitted program is specialised only on what sets shapes or code paths (number of
 components, batch size, iteration count, number of prior supports, checkpoint period, sparsity, and
@@ -16,6 +20,7 @@ checkpoints of the parameters every ``checkpoint_every`` iterations.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -23,11 +28,13 @@ import jax.numpy as jnp
 import optax
 
 from ..linalg.cache import compiled_entry
-from .objective import ObjectiveConfig, objective_terms
+from .jaccard import JACCARD_UNIONS
+from .likelihood import LIKELIHOODS
 from .mixture import MixtureParams, init_mixture, mixture_log_weights, mixture_variances, mixture_weights
-from .priors import PriorParams, all_supports, draw_supports
+from .objective import ObjectiveConfig, objective_terms
+from .priors import PRIORS, PriorParams, all_supports, draw_supports
 
-__all__ = ["TrainConfig", "MixtureFit", "fit_mixture", "prepare_data", "train"]
+__all__ = ["TrainConfig", "MixtureFit", "fit", "fit_mixture", "prepare_data", "train"]
 
 
 class TrainConfig(NamedTuple):
@@ -43,7 +50,7 @@ class TrainConfig(NamedTuple):
 
 
 class MixtureFit(NamedTuple):
-    """Result of :func:`fit_mixture` (all arrays; leading restart axis when vmapped).
+    """Result of :func:`fit` (all arrays; leading restart axis when vmapped).
 
     Attributes
     ----------
@@ -232,32 +239,17 @@ def _prepare_jit(X, y, dtype):
 
 
 @compiled_entry
-def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: TrainConfig) -> MixtureFit:
-    """Run the whole optimisation (pure; jit-compiled, vmappable over ``key``).
+def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_slab: float = 100.0,
+        var_spike: float = 0.1, weight_slab: float = 0.9, weight_spike: float = 0.1,
+        student_df: float = 1.0, student_scale: float = 1.0, n_prior_supports: int = 100,
+        likelihood: str = "gaussian", lambda_jaccard: float = 0.0, jaccard_union: str = "soft",
+        lr: float = 2e-3, batch_size: int = 16, n_iter: int = 5000, min_mu_threshold: float = 0.2,
+        checkpoint_every: int = 100, dtype=jnp.float32) -> MixtureFit:
+    """The GEMSS fit: gemss's variational mixture fitted to ``(X, y)`` (NaN in X allowed; zero-filled).
 
-    ``X`` zero-filled (n, p), ``y`` (n,), ``row_mask`` (n,), ``key`` a PRNG key, ``tau`` the extraction
-    threshold. Compiled once per structure (shapes, ``n_components``, ``batch_size``, ``n_iter``,
-    ``n_prior_supports``, ``checkpoint_every``, ``sparsity``, ``prior``, ``likelihood``,
-    ``jaccard_union``): ``tau``, ``train_config.lr``, ``config.lambda_jaccard`` and
-    ``config.prior_params`` are traced (floats or JAX scalars), so new values do not recompile.
-    See :func:`fit_mixture` for the user-facing wrapper.
-    """
-    X = jnp.asarray(X)
-    dtype = X.dtype
-    structure, hyper = _split_configs(config, train_config, dtype)
-    return _train_one(X, jnp.asarray(y, dtype), jnp.asarray(row_mask, dtype), key, jnp.asarray(tau, dtype),
-                      hyper, structure=structure)
-
-
-@compiled_entry
-def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss",
-                var_slab: float = 100.0, var_spike: float = 0.1, weight_slab: float = 0.9,
-                weight_spike: float = 0.1, student_df: float = 1.0, student_scale: float = 1.0,
-                n_prior_supports: int = 100, likelihood: str = "gaussian", lambda_jaccard: float = 0.0,
-                jaccard_union: str = "soft", lr: float = 2e-3, batch_size: int = 16, n_iter: int = 5000,
-                min_mu_threshold: float = 0.2, checkpoint_every: int = 100,
-                dtype=jnp.float32) -> MixtureFit:
-    """Fit gemss's variational mixture to ``(X, y)`` (NaN in X allowed; zero-filled).
+    The functional core of :mod:`sparsestat.gemss` (pure; explicit key). ``jax.vmap`` it over keys
+    (or pass a batch of keys) for restarts, and over data sets for several problems of one shape;
+    either way the training loop compiles once.
 
     Compiled once per data shape and structure (``n_components``, ``sparsity``, ``prior``,
     ``likelihood``, ``jaccard_union``, ``n_prior_supports``, ``batch_size``, ``n_iter``,
@@ -302,12 +294,10 @@ def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "ss
     -------
     MixtureFit
     """
-    if prior not in ("sss", "sss_exact", "ss", "student"):
-        raise ValueError(f"prior must be one of 'sss', 'sss_exact', 'ss', 'student'; got {prior!r}")
-    if likelihood not in ("gaussian", "logistic"):
-        raise ValueError(f"likelihood must be 'gaussian' or 'logistic', got {likelihood!r}")
-    if jaccard_union not in ("soft", "p"):
-        raise ValueError(f"jaccard_union must be 'soft' or 'p', got {jaccard_union!r}")
+    for value, name, choices in ((prior, "prior", PRIORS), (likelihood, "likelihood", LIKELIHOODS),
+                                 (jaccard_union, "jaccard_union", JACCARD_UNIONS)):
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     Xf, yf, mask = _prepare_jit(X, y, dtype=jnp.dtype(dtype))
     dtype = Xf.dtype
     checkpoint_every = int(min(checkpoint_every, n_iter))
@@ -323,3 +313,27 @@ def fit_mixture(X, y, key, *, n_components: int, sparsity: int, prior: str = "ss
                               and jnp.ndim(key) > 0):
         return _train_many(Xf, yf, mask, key, tau, hyper, structure=structure)
     return _train_one(Xf, yf, mask, key, tau, hyper, structure=structure)
+
+
+def fit_mixture(*args, **kwargs) -> MixtureFit:
+    """Deprecated alias of :func:`fit` (kept for one release; same arguments, same result)."""
+    warnings.warn("sparsestat.gemss.fit_mixture is deprecated; use sparsestat.gemss.fit",
+                  DeprecationWarning, stacklevel=2)
+    return fit(*args, **kwargs)
+
+
+@compiled_entry
+def train(X, y, row_mask, key, tau, *, config: ObjectiveConfig, train_config: TrainConfig) -> MixtureFit:
+    """Deprecated: the training loop on prepared data (use :func:`fit`; kept for one release).
+
+    ``X`` zero-filled (n, p), ``y`` (n,), ``row_mask`` (n,) as :func:`prepare_data` returns them,
+    ``key`` a PRNG key, ``tau`` the extraction threshold; ``config`` and ``train_config`` carry the
+    settings :func:`fit` takes as keywords. The same compiled program as :func:`fit`.
+    """
+    warnings.warn("sparsestat.gemss.train is deprecated; use sparsestat.gemss.fit (jax.vmap it over "
+                  "data sets or keys)", DeprecationWarning, stacklevel=2)
+    X = jnp.asarray(X)
+    dtype = X.dtype
+    structure, hyper = _split_configs(config, train_config, dtype)
+    return _train_one(X, jnp.asarray(y, dtype), jnp.asarray(row_mask, dtype), key, jnp.asarray(tau, dtype),
+                      hyper, structure=structure)

@@ -17,7 +17,8 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["EXTRACTIONS", "Extraction", "sorted_by_magnitude", "threshold_solutions",
-           "outlier_solutions", "backward_search", "deduplicate"]
+           "outlier_solutions", "extract_solutions", "backward_search", "search_checkpoints",
+           "deduplicate"]
 
 EXTRACTIONS = ("top", "full", "outlier", "outlier_median")
 
@@ -37,16 +38,59 @@ def sorted_by_magnitude(mu_row: np.ndarray, selected: np.ndarray) -> np.ndarray:
 
 
 def backward_search(mu_history: np.ndarray, sparsity: int, tau: float) -> np.ndarray:
-    """gemss's search on a full history ``(T, K, p)``: for each component the last iteration with at
-    least ``sparsity`` entries ``|mu| > tau``; -1 if none (gemss raises IndexError there)."""
-    counts = np.sum(np.abs(mu_history) > tau, axis=2) >= sparsity  # (T, K)
-    T = counts.shape[0]
-    last = np.full(counts.shape[1], -1)
-    for k in range(counts.shape[1]):
-        idx = np.flatnonzero(counts[:, k])
-        if idx.size:
-            last[k] = idx[-1]
-    return last if T else last
+    """gemss's backward search on a history of means.
+
+    Parameters
+    ----------
+    mu_history : ndarray (T, K, p)
+        Component means, oldest first.
+    sparsity : int
+        D: the number of entries that must exceed ``tau``.
+    tau : float
+        Threshold on ``|mu|``.
+
+    Returns
+    -------
+    ndarray of int (K,)
+        For each component the last index t with at least ``sparsity`` entries ``|mu| > tau``;
+        -1 if none (gemss raises IndexError there). The fit's extraction record
+        (:class:`~sparsestat.gemss.core.MixtureFit`) is this search run inside the training scan.
+    """
+    ok = np.sum(np.abs(mu_history) > tau, axis=2) >= sparsity  # (T, K)
+    if ok.shape[0] == 0:
+        return np.full(ok.shape[1], -1)
+    last = ok.shape[0] - 1 - np.argmax(ok[::-1], axis=0)
+    return np.where(ok.any(axis=0), last, -1)
+
+
+def search_checkpoints(checkpoint_means: np.ndarray, checkpoint_iteration: np.ndarray,
+                       final_means: np.ndarray, final_iteration: int, sparsity: int, tau: float):
+    """:func:`backward_search` on the checkpoints followed by the final means (another ``tau`` than
+    the fit's, approximate to the checkpoint grid).
+
+    Parameters
+    ----------
+    checkpoint_means : ndarray (C, K, p)
+    checkpoint_iteration : ndarray of int (C,)
+    final_means : ndarray (K, p)
+    final_iteration : int
+        Iteration of ``final_means`` (``n_iter - 1``).
+    sparsity : int
+    tau : float
+
+    Returns
+    -------
+    record_means : ndarray (K, p)
+        Means of each component at its found iteration (zeros where none).
+    record_iteration : ndarray of int (K,)
+        The found iteration (-1 where none).
+    """
+    hist = np.concatenate([checkpoint_means, final_means[None]], axis=0)
+    its = np.concatenate([np.asarray(checkpoint_iteration, dtype=int), [int(final_iteration)]])
+    last = backward_search(hist, sparsity, tau)
+    found = last >= 0
+    rec_mu = np.where(found[:, None], hist[last, np.arange(hist.shape[1])], 0.0)
+    return rec_mu, np.where(found, its[last], -1)
 
 
 def threshold_solutions(record_means: np.ndarray, record_iteration: np.ndarray, final_means: np.ndarray,
@@ -86,6 +130,44 @@ def outlier_solutions(final_means: np.ndarray, threshold: float, median: bool = 
             sols.append(sorted_by_magnitude(final_means[k], sel))
             comps.append(k)
     return Extraction(sols, np.asarray(comps, dtype=int))
+
+
+def extract_solutions(extraction: str, final_means: np.ndarray, record_means: np.ndarray,
+                      record_iteration: np.ndarray, sparsity: int, tau: float,
+                      outlier_threshold: float) -> Extraction:
+    """Solutions by the rule ``extraction`` (one of :data:`EXTRACTIONS`).
+
+    Parameters
+    ----------
+    extraction : {"top", "full", "outlier", "outlier_median"}
+        "top"/"full" read the extraction record (:func:`threshold_solutions`); "outlier" and
+        "outlier_median" the final means (:func:`outlier_solutions`), with a ``RuntimeWarning``
+        when no component has an outlier.
+    final_means : ndarray (K, p)
+        Means after the last iteration.
+    record_means, record_iteration : ndarray (K, p), ndarray of int (K,)
+        The extraction record (:class:`~sparsestat.gemss.core.MixtureFit` or
+        :func:`search_checkpoints`); unused by the outlier rules.
+    sparsity : int
+        D.
+    tau : float
+        Threshold of "top"/"full" (the one the record was searched with).
+    outlier_threshold : float
+        Multiplier c of the outlier rules.
+
+    Returns
+    -------
+    Extraction
+    """
+    if extraction in ("top", "full"):
+        return threshold_solutions(record_means, record_iteration, final_means, sparsity, tau,
+                                   top=extraction == "top")
+    if extraction not in EXTRACTIONS:
+        raise ValueError(f"extraction must be one of {', '.join(map(repr, EXTRACTIONS))}; got {extraction!r}")
+    ext = outlier_solutions(final_means, outlier_threshold, median=extraction == "outlier_median")
+    if not ext.solutions:
+        warnings.warn("outlier extraction found no solution", RuntimeWarning, stacklevel=3)
+    return ext
 
 
 def deduplicate(extraction: Extraction) -> Extraction:

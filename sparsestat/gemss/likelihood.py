@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
+
+from ..linalg.losses import bernoulli_loglik
 
 __all__ = ["gaussian_log_likelihood", "logistic_log_likelihood", "LIKELIHOODS", "log_likelihood"]
 
@@ -23,9 +24,10 @@ def gaussian_log_likelihood(Z, X, y, row_mask):
 
 def logistic_log_likelihood(Z, X, y, row_mask):
     """Bernoulli log likelihood with logit ``eta = X z_b`` and labels ``y`` in {0, 1}:
-    ``sum_i m_i (y_i eta_i - log(1 + exp(eta_i)))``. Returns shape ``(B,)``."""
+    ``sum_i m_i (y_i eta_i - log(1 + exp(eta_i)))`` (the shared
+    :func:`sparsestat.linalg.losses.bernoulli_loglik`). Returns shape ``(B,)``."""
     eta = Z @ X.T
-    return jnp.sum(row_mask[None, :] * (y[None, :] * eta - jax.nn.softplus(eta)), axis=-1)
+    return jnp.sum(row_mask[None, :] * bernoulli_loglik(eta, y[None, :]), axis=-1)
 
 
 def log_likelihood(name: str):

@@ -139,3 +139,38 @@ def test_logistic_refit_and_proba(data):
     if np.all((mu > 1e-6) & (mu < 1 - 1e-6)):  # not separated
         np.testing.assert_allclose(A.T @ (yb - mu), 1e-6 * np.r_[b0, w], atol=1e-6)
     assert not hasattr(GEMSS(**SMALL), "predict_proba")  # gaussian likelihood: no probabilities
+
+
+def _numpy_newton_logistic(A, y, n_iter=30, tol=1e-9):
+    """The estimator's former numpy Newton refit (the reference for the shared-loss one)."""
+    ridge = 1e-6
+    w = np.zeros(A.shape[1])
+    for _ in range(n_iter):
+        eta = np.clip(A @ w, -500, 500)
+        mu = 0.5 * (1.0 + np.tanh(0.5 * eta))
+        g = A.T @ (y - mu) - ridge * w
+        H = (A * (mu * (1 - mu))[:, None]).T @ A + ridge * np.eye(A.shape[1])
+        step = np.linalg.solve(H, g)
+        w = w + step
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(w))):
+            break
+    return w
+
+
+@pytest.mark.parametrize("separable", [False, True])
+def test_newton_refit_on_shared_loss_matches_numpy_newton(separable):
+    from sparsestat.gemss.refit import newton_logistic, refit
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + (0 if separable else rng.normal(size=40)) > 0).astype(float)
+    A = np.column_stack([np.ones(40), X])
+    w_ref = _numpy_newton_logistic(A, y)
+    w, dev = newton_logistic(A, y)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-7, atol=1e-7 * (1 + np.abs(w_ref).max()))
+    eta = A @ w
+    assert dev == pytest.approx(2 * np.sum(np.logaddexp(0, eta) - y * eta), rel=1e-10)
+    # the padded refit (zero columns up to a power-of-two width) gives the same coefficients
+    b0, coef, loss = refit(X, y, np.array([2, 0, 1]), "logistic")
+    w3 = _numpy_newton_logistic(A[:, [0, 3, 1, 2]], y)
+    np.testing.assert_allclose(np.r_[b0, coef], w3, rtol=1e-7, atol=1e-7 * (1 + np.abs(w3).max()))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sparsestat.gemss import metrics
-from sparsestat.gemss.extraction import deduplicate, outlier_solutions, threshold_solutions
+from sparsestat.gemss.extraction import (backward_search, deduplicate, extract_solutions, outlier_solutions,
+                                         search_checkpoints, threshold_solutions)
 
 MU = np.array([[0.1, -3.0, 0.25, 2.0, 0.0, -0.05],
                [1.0, 1.0, -1.0, 0.1, 0.1, 0.1],
@@ -94,3 +95,34 @@ def test_consensus_matches_sklearn_clustering():
         expect.append(sorted(sorted(freq, key=lambda f: (-freq[f], f))[:5]))
     assert sorted(o.tolist() for o in out) == sorted(expect)
     assert len(metrics.consensus_solutions([[1, 2], [1, 2]], 3, 2)) == 1
+
+
+def test_backward_search_and_checkpoint_search_brute_force():
+    rng = np.random.default_rng(0)
+    hist = rng.normal(0, 1, (40, 4, 9)) * np.linspace(0.2, 2.0, 40)[:, None, None]
+    hist[:, 3] *= 0.01  # a component that never qualifies
+    for tau in (0.0, 0.5, 1.5):
+        last = backward_search(hist, 3, tau)
+        for k in range(4):
+            t = [i for i in range(40) if np.sum(np.abs(hist[i, k]) > tau) >= 3]
+            assert last[k] == (t[-1] if t else -1)
+        its = np.arange(9, 400, 10)[:39]
+        mu, it = search_checkpoints(hist[:-1], its, hist[-1], 399, 3, tau)
+        full_its = np.r_[its, 399]
+        for k in range(4):
+            expect = full_its[last[k]] if last[k] >= 0 else -1
+            assert it[k] == expect
+            np.testing.assert_array_equal(mu[k], hist[last[k], k] if last[k] >= 0 else 0.0)
+    assert backward_search(np.zeros((0, 2, 3)), 1, 0.1).tolist() == [-1, -1]
+
+
+def test_extract_solutions_dispatch():
+    it = np.array([10, 11, 12])
+    assert [s.tolist() for s in extract_solutions("top", MU, MU, it, 2, 0.2, 3.0).solutions] == \
+        [[1, 3], [0, 1], [3]]  # component 2 has only one |mu| > 0.2 at its record: "top" keeps it
+    assert extract_solutions("outlier_median", MU, MU, it, 2, 0.2, 1.4).solutions[0].tolist() == \
+        outlier_solutions(MU, 1.4, median=True).solutions[0].tolist()
+    with pytest.warns(RuntimeWarning, match="no solution"):
+        assert extract_solutions("outlier", np.ones((2, 5)), None, None, 2, 0.2, 3.0).solutions == []
+    with pytest.raises(ValueError, match="extraction"):
+        extract_solutions("best", MU, MU, it, 2, 0.2, 3.0)

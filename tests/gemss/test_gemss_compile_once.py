@@ -1,6 +1,6 @@
 """Compile once (issue 16): a new value of any numeric hyperparameter reuses the compiled programs.
 
-For the functional core (``fit_mixture``, and ``train`` underneath) and for the ``GEMSS`` estimator,
+For the functional core (``fit``, also vmapped over data sets; the deprecated ``train``) and for the ``GEMSS`` estimator,
 each hyperparameter group is swept over 5 values on one small data shape: the first call may compile
 (for the shape), every later one must compile nothing, and the results must change with the value
 (so a hyperparameter that were silently ignored would fail the test).
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sparsestat.datasets import make_multi_solution
-from sparsestat.gemss import GEMSS, ObjectiveConfig, PriorParams, TrainConfig, fit_mixture, train
+from sparsestat.gemss import GEMSS, ObjectiveConfig, PriorParams, TrainConfig, fit, train
 from sparsestat.gemss.core import prepare_data
 from tests._compiles import compile_counts, count_compiles
 
@@ -56,29 +56,40 @@ def _assert_changes(arrays, what):
 
 
 @pytest.mark.parametrize("name", list(GROUPS))
-def test_fit_mixture_compiles_once_per_shape(data, name):
+def test_fit_compiles_once_per_shape(data, name):
     X, y = data
     extra, values = GROUPS[name]
     key = jax.random.PRNGKey(0)
-    counts, res = _sweep(lambda v: fit_mixture(X, y, key, **{**CORE, **extra, name: v}), values)
+    counts, res = _sweep(lambda v: fit(X, y, key, **{**CORE, **extra, name: v}), values)
     _assert_compiles_once(counts, name)
     _assert_changes([r.objective for r in res], name)
 
 
-def test_fit_mixture_threshold_and_restarts_compile_once(data):
+def test_fit_threshold_and_restarts_compile_once(data):
     X, y = data
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
     # tau (the extraction record's threshold) is traced; vmapped restarts too
-    counts, res = _sweep(lambda v: fit_mixture(X, y, keys, **{**CORE, "min_mu_threshold": v}),
+    counts, res = _sweep(lambda v: fit(X, y, keys, **{**CORE, "min_mu_threshold": v}),
                          [0.05, 0.3, 0.8, 1.5, 3.0])
     _assert_compiles_once(counts, "min_mu_threshold (vmapped)")
     recs = [np.concatenate([r.record_iteration.ravel(), r.record_means.ravel()]) for r in res]
     assert len({a.tobytes() for a in recs}) > 1, "the extraction record ignores min_mu_threshold"
-    counts, res = _sweep(lambda v: fit_mixture(X, y, keys, **{**CORE, "lr": v}), [0.01, 0.02, 0.05, 0.1, 0.2])
+    counts, res = _sweep(lambda v: fit(X, y, keys, **{**CORE, "lr": v}), [0.01, 0.02, 0.05, 0.1, 0.2])
     _assert_compiles_once(counts, "lr (vmapped)")
     _assert_changes([r.means for r in res], "lr (vmapped)")
 
 
+def test_fit_vmapped_over_data_compiles_once(data):
+    X, y = data
+    Xs, ys = np.stack([X, X[::-1]]), np.stack([y, y[::-1]])
+    keys = jax.random.split(jax.random.PRNGKey(3), 2)
+    fn = lambda v: jax.vmap(lambda a, b, k: fit(a, b, k, **{**CORE, "var_slab": v, "lr": v / 1000.0}))(Xs, ys, keys)
+    counts, res = _sweep(fn, [10.0, 20.0, 50.0, 100.0, 200.0])
+    _assert_compiles_once(counts, "vmap(fit)(var_slab, lr)")
+    _assert_changes([r.means for r in res], "vmap(fit)(var_slab, lr)")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # train: a deprecated alias
 def test_train_compiles_once(data):
     X, y = data
     Xf, yf, mask = prepare_data(X, y)
