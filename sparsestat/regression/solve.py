@@ -157,6 +157,7 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         W = xp.pad(W, ((0, 0), (0, p_pad - p)))
         if getattr(pens, "weights", None) is not None:
             pens = pens._replace_weights(xp.pad(pens.weights, ((0, 0), (0, p_pad - p)), constant_values=1.0))
+    W_host = None if traced else W
     if not traced:
         Y, S, W, pens = jax.device_put((np.ascontiguousarray(Y), np.ascontiguousarray(S),
                                         np.ascontiguousarray(W), pens))
@@ -166,7 +167,7 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     if working_set:
         # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
         st = ws_solve(D, probs, pens, W, targets, datafit=df, fit_intercept=fit_intercept,
-                      max_iter=max_iter, warm=warm if df.centred_intercept else None)
+                      max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host)
         warm = (st.lin, st.corr)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
     elif name in ("fista", "ws_fista"):

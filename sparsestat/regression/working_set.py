@@ -17,9 +17,11 @@ over a batch of problems sharing X):
 3. certify the new iterate on the full problem (one product X^T r; the duality gap keeps the best
    dual point seen, nonconvex penalties use stationarity) and score the features for the next round.
 
-Every returned iterate is therefore certified. The host chooses B = min(p, next power of two >=
-max(128, m)) between rounds (at most ceil(log2 p) + 1 compiled sizes) and reads four numbers per
-problem per round, as celer/skglm do.
+Every returned iterate is therefore certified. The rounds run inside one compiled ``lax.while_loop``
+at a bucket size B = min(p, next power of two >= max(128, m)) (at most ceil(log2 p) + 1 compiled
+sizes; a single one, B = p, for p <= 512): the host is re-entered only when a problem's working set
+outgrows B (it then picks the next bucket), not once per round as celer and skglm do. A path
+(:func:`ws_path`) is one ``lax.scan`` over the decreasing alphas with warm starts inside that program.
 """
 
 from __future__ import annotations
@@ -29,20 +31,16 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.sparse.linalg as jsla
 import numpy as np
 from jax import lax
 
 from ..linalg.shapes import next_pow2
 from ._problem import Problem
 from .certificates import full_certificate
-from .datafits import quadratic_primal_dual
+from .inner_cd import UNROLL, quad_inner
+from .inner_newton import newton_inner
 
-ANDERSON_K = 5
-SMALL_BN = 2 ** 21  # working-set size x samples below which XLA:CPU is bound by per-operation overhead
-CG_ITERS = 3  # conjugate-gradient iterations of the support step after each Anderson block (0: off)
 INNER_RATIO = 0.3
-UNROLL = 8  # CD block (coordinates per loop iteration); working sets are multiples of it
 P0 = 64  # smallest working set solved (skglm: p0 = 10; larger saves rounds here, B >= 128 anyway)
 
 
@@ -79,266 +77,6 @@ def solved_size(nnz, viol, xp=jnp):
     (skglm's growth max(p0, 2 nnz) while features are being added; about nnz + #violators once a
     warm start holds the support)."""
     return xp.maximum(nnz + xp.minimum(xp.maximum(nnz, P0), viol), P0)
-
-
-# ----------------------------------------------------------------------------- inner: quadratic CD
-def _block_gram(Z):
-    """Diagonal blocks of Z Z^T for consecutive groups of UNROLL rows: (B / UNROLL, UNROLL, UNROLL).
-
-    XLA:CPU runs the batched einsum as many tiny products: 154 ms at B = 4096, n = 5000 against 36 ms
-    for a loop of (UNROLL, n) x (n, UNROLL) products (same values, exactly); at B n <= 2^21 the einsum
-    is the faster (1.7 vs 1.9 ms at 1024 x 1000)."""
-    B, n = Z.shape
-    nb = B // UNROLL
-    if B * n <= SMALL_BN:
-        Zb = Z.reshape(nb, UNROLL, n)
-        return jnp.einsum("bin,bjn->bij", Zb, Zb)
-
-    def body(i, G):
-        Zi = lax.dynamic_slice_in_dim(Z, i * UNROLL, UNROLL)
-        return G.at[i].set(Zi @ Zi.T)
-
-    return lax.fori_loop(0, nb, body, jnp.zeros((nb, UNROLL, UNROLL), Z.dtype))
-
-
-def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m):
-    """One cyclic CD epoch over the first ``m`` rows of the working set (a traced count, a multiple of
-    UNROLL) on 1/2 ||rt||^2 + pen(wW), rt = yt - Z^T wW, Z of shape (B, n); inv_L = 1/||Z_j||^2 (0 for
-    empty rows, which then stay at 0). Rows past ``m`` are padding of the compiled bucket.
-
-    Exact cyclic CD, organised by blocks of UNROLL consecutive coordinates: one product Z_blk rt gives
-    the block's gradients, the coordinates are then updated one after the other with the block's Gram
-    ``Gb`` correcting each gradient for the updates before it, and one product Z_blk^T delta updates
-    the residual. Same iterates as coordinate-at-a-time CD (to rounding) with 2 vector operations per
-    block instead of 2 per coordinate: XLA's per-operation overhead, not arithmetic, bounds these small
-    updates (1.1 us per coordinate against 1.75 at n = 1000 on the 2-core dev machine)."""
-    U = UNROLL
-
-    def body(i, carry):
-        wW, rt = carry
-        Zi = lax.dynamic_slice_in_dim(Z, i * U, U)
-        G = Gb[i]
-        s = lax.dynamic_slice_in_dim(inv_L, i * U, U)
-        wb = lax.dynamic_slice_in_dim(wW, i * U, U)
-        g = Zi @ rt
-        d = jnp.zeros_like(wb)
-        for k in range(U):
-            gk = g[k] - jnp.dot(G[k], d)
-            new = pen_W.take(i * U + k).prox(wb[k] + gk * s[k], s[k])
-            new = jnp.where(s[k] > 0, new, 0.0)
-            d = d.at[k].set(new - wb[k])
-        return lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), rt - d @ Zi
-
-    return lax.fori_loop(0, m // U, body, (wW, rt))
-
-
-def _anderson(iterates):
-    """Anderson extrapolation of the last K iterates (rows): c = (U U^T)^-1 1 / 1^T (U U^T)^-1 1."""
-    U = jnp.diff(iterates, axis=0)
-    C = U @ U.T
-    K1 = C.shape[0]
-    C = C + 1e-12 * jnp.trace(C) * jnp.eye(K1, dtype=C.dtype) / K1
-    z = jnp.linalg.solve(C, jnp.ones((K1,), C.dtype))
-    s = jnp.sum(z)
-    ok = jnp.isfinite(s) & (jnp.abs(s) > 0) & jnp.all(jnp.isfinite(z))
-    c = z / jnp.where(ok, s, 1.0)
-    return c @ iterates[1:], ok
-
-
-def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
-    """A descent step on the support of wW: ``iters`` conjugate-gradient iterations on the smooth
-    quadratic that the subproblem equals inside the current orthant (signs and zeros of wW fixed),
-    then cut back to the orthant's boundary (the first coordinate reaching 0 is set to 0).
-
-    Inside the orthant the L1 / L1L2 subproblem is 1/2 ||rt - Z_S^T u||^2 + (its linear and ridge
-    terms), so CG from u = 0 minimises it over growing Krylov spaces; along the segment [0, u] that
-    convex quadratic does not increase, and the cut keeps the segment in the orthant, so the true
-    objective does not increase either (the caller still compares). Coordinate descent on the same
-    quadratic is Gauss-Seidel: it needs O(condition number) epochs where CG needs O(sqrt); late on a
-    path (supports close to n) CD took 40-80 epochs per alpha."""
-    dtype = wW.dtype
-    Sf = ((wW != 0) & visited).astype(dtype)
-    gpen = jax.grad(pen_W.value)
-
-    def hvp(v):
-        return Sf * (Z @ (v @ Z) + jax.jvp(gpen, (wW,), (v,))[1])
-
-    g = Sf * (gpen(wW) - Z @ rt)
-    # fixed iteration count (tol 0): a few Krylov steps are enough to leave CD's slow directions
-    u, _ = jsla.cg(hvp, -g, maxiter=iters, tol=0.0)
-    u = jnp.where(jnp.all(jnp.isfinite(u)), u, 0.0)  # a breakdown (0/0) proposes no step
-    # largest t <= 1 keeping every sign: coordinates moving towards 0 stop there
-    cross = (wW * u < 0)
-    t_j = jnp.where(cross, -wW / jnp.where(cross, u, 1.0), 1.0)
-    t = jnp.minimum(jnp.min(t_j), 1.0)
-    t = jnp.where(jnp.isfinite(t), t, 0.0)
-    new = wW + t * u
-    new = jnp.where(cross & (t_j <= t), 0.0, new)  # the blocking coordinate(s) land exactly on 0
-    return new
-
-
-def _quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
-    """CD on the working set; XW = X[:, idx].T (B, n). Returns (w, b, epochs, full residual)."""
-    dtype = XW.dtype
-    sq = jnp.sqrt(prob.omega)
-    xmW = prob.xm[idx]
-    Z = (XW - xmW[:, None]) * sq[None, :]  # (B, n), weighted and centred
-    yt = sq * (prob.y - prob.ym)
-    wW = w[idx]
-    rt = yt - wW @ Z
-    L = jnp.sum(Z * Z, axis=1)
-    inv_L = jnp.where(L > 0, 1.0 / jnp.where(L > 0, L, 1.0), 0.0)
-    Gb = _block_gram(Z)
-    pen_W = pen.take(idx)
-    visited = jnp.arange(idx.shape[0]) < m  # rows past m are bucket padding: never updated, not certified
-    # the support step pays where CD epochs are bound by per-operation overhead (small B n: a CG
-    # iteration, two matrix-vector products, costs a fraction of an epoch; path 1000 x 5000: -10 %);
-    # where both are bound by memory bandwidth it costs an epoch per iteration and saved none
-    # (path 5000 x 20000: +20 %)
-    use_cg = CG_ITERS > 0 and pen.kind in ("l1", "l1l2") and Z.shape[0] * Z.shape[1] <= SMALL_BN
-
-    def sub_obj(wW, rt):
-        return 0.5 * jnp.dot(rt, rt) + pen_W.value(wW)
-
-    def sub_pd(wW, rt):
-        corr = jnp.where(visited, Z @ rt, 0.0)
-        if convex_gap:
-            return quadratic_primal_dual(jnp.dot(rt, rt), jnp.dot(rt, yt), corr, wW, pen_W)
-        return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
-
-    def cond(state):
-        ep, stop = state[-2:]
-        return (~stop) & (ep < budget)
-
-    def body(state):
-        wW, rt, bd, ep, _ = state
-
-        def one(carry, _):
-            wW, rt = _cd_epoch(Z, Gb, inv_L, carry[0], carry[1], pen_W, m)
-            return (wW, rt), wW
-
-        (wW1, rt1), its = lax.scan(one, (wW, rt), None, length=ANDERSON_K)
-        acc, ok = _anderson(its)
-        rt_acc = yt - acc @ Z
-        better = ok & (sub_obj(acc, rt_acc) < sub_obj(wW1, rt1))
-        if pen_W.positive:
-            better = better & jnp.all(acc >= 0)
-        wW2 = jnp.where(better, acc, wW1)
-        rt2 = jnp.where(better, rt_acc, rt1)
-        if use_cg:
-            wc = _support_cg_step(Z, wW2, rt2, pen_W, visited, CG_ITERS)
-            rc = yt - wc @ Z
-            take = sub_obj(wc, rc) < sub_obj(wW2, rt2)
-            wW2 = jnp.where(take, wc, wW2)
-            rt2 = jnp.where(take, rc, rt2)
-        P2, D2 = sub_pd(wW2, rt2)
-        if not convex_gap:
-            return wW2, rt2, bd, ep + ANDERSON_K, P2 <= sub_target
-        # dual extrapolation (celer) for the inner stopping test: the extrapolated residual is a dual
-        # candidate even when the extrapolated primal point is rejected; the best dual pair seen is
-        # kept. (The outer certificate stays the residual gap at the returned iterate, as scikit-learn
-        # reports it: independently recomputable; extrapolating it too measured no faster.)
-        _, Da = sub_pd(acc, rt_acc)
-        Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
-        bd = jnp.maximum(bd, jnp.maximum(D2, Da))
-        return wW2, rt2, bd, ep + ANDERSON_K, P2 - bd <= sub_target
-
-    init = (wW, rt, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
-    wW, rt, _, ep, _ = lax.while_loop(cond, body, init)
-    r = (prob.y - prob.ym) - (wW @ XW - jnp.dot(xmW, wW))  # every nonzero of w is in W
-    return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r
-
-
-# ----------------------------------------------------------------------------- inner: prox-Newton
-def _newton_inner(datafit, XW, prob: Problem, idx, w, b, pen, sub_target, budget, convex_gap: bool,
-                  fit_intercept, converged):
-    """Prox-Newton on the working set for a datafit whose ``lin`` is the linear predictor X w + b
-    (logistic); XW = X[:, idx].T (B, n). Returns (w, b, epochs, X w + b)."""
-    dtype = XW.dtype
-    Z = XW
-    wW = w[idx]
-    pen_W = pen.take(idx)
-    fi = 1.0 if fit_intercept else 0.0
-
-    def objective(zlin, wW):
-        return datafit.value(prob, zlin) + pen_W.value(wW)
-
-    def sub_cert(zlin, wW):
-        if convex_gap:
-            P, D = datafit.primal_dual(Z.T, prob, zlin, None, wW, pen_W, fit_intercept)
-            return P - D
-        g = datafit.raw_grad(prob, zlin)
-        st = jnp.max(pen_W.subdiff_distance(wW, Z @ g))
-        return jnp.maximum(st, fi * jnp.abs(jnp.sum(g)))
-
-    def newton_step(wW, b):
-        zlin = wW @ Z + b
-        gr = datafit.raw_grad(prob, zlin)
-        h = datafit.raw_hessian(prob, zlin)
-        Hb = jnp.sum(h)
-        # the intercept is profiled out of the Newton model exactly: minimising the quadratic model over
-        # db leaves the h-weighted centred columns Z - mu and gradient gr - h G / Hb, and
-        # db = -(G + h . X d) / Hb afterwards. (As a separate coordinate, CD crawled when the features have
-        # large means: every column is then nearly parallel to the intercept's.)
-        Hb_safe = jnp.where(Hb > 0, Hb, 1.0)
-        G = jnp.sum(gr)
-        mu = fi * jnp.where(Hb > 0, (Z @ h) / Hb_safe, 0.0)
-        Zc = Z - mu[:, None]
-        grc = gr - fi * h * jnp.where(Hb > 0, G / Hb_safe, 0.0)
-        H = (Zc * Zc) @ h
-
-        def cd_pass(carry, _):
-            d, Xd = carry
-
-            def coord(j, c):
-                d, Xd = c
-                zj = Zc[j]
-                hj = H[j]
-                safe = jnp.where(hj > 0, hj, 1.0)
-                gj = jnp.dot(zj, grc + h * Xd)
-                cur = wW[j] + d[j]
-                new = jnp.where(hj > 0, pen_W.take(j).prox(cur - gj / safe, 1.0 / safe), 0.0)
-                delta = new - cur
-                return d.at[j].add(delta), Xd + delta * zj
-
-            d, Xd = lax.fori_loop(0, Z.shape[0], coord, (d, Xd))
-            return (d, Xd), None
-
-        init = (jnp.zeros_like(wW), jnp.zeros_like(zlin))
-        (d, Xd), _ = lax.scan(cd_pass, init, None, length=ANDERSON_K)
-        # back to the uncentred direction: z changes by Xd - G / Hb, the intercept by -G / Hb - mu . d
-        shift = fi * jnp.where(Hb > 0, -G / Hb_safe, 0.0)
-        db = shift - jnp.dot(mu, d)
-        Xd = Xd + shift
-        f0 = objective(zlin, wW)
-
-        def ls_cond(c):
-            t, k, ok = c
-            return (~ok) & (k < 30)
-
-        def ls_body(c):
-            t, k, _ = c
-            t2 = t * 0.5
-            ok = objective(zlin + t2 * Xd, wW + t2 * d) <= f0
-            return t2, k + 1, ok
-
-        ok0 = objective(zlin + Xd, wW + d) <= f0
-        t, _, ok = lax.while_loop(ls_cond, ls_body, (jnp.ones((), dtype), jnp.zeros((), jnp.int32), ok0))
-        t = jnp.where(ok, t, 0.0)
-        return wW + t * d, b + t * db, zlin + t * Xd
-
-    def cond(state):
-        _, _, ep, stop = state
-        return (~stop) & (ep < budget)
-
-    def body(state):
-        wW, b, ep, _ = state
-        wW, b, zlin = newton_step(wW, b)
-        stop = sub_cert(zlin, wW) <= sub_target
-        return wW, b, ep + ANDERSON_K, stop
-
-    wW, b, ep, _ = lax.while_loop(cond, body, (wW, b, jnp.zeros((), jnp.int32), converged))
-    return w.at[idx].set(wW), b, ep, wW @ Z + b
 
 
 # ----------------------------------------------------------------------------- one round
@@ -385,12 +123,15 @@ def _certify(D, prob, pen, w, b, lin, best_dual, target, datafit, fit_intercept,
     return score, corr, best, gap, primal, gap <= target
 
 
-@functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
-def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_size: int, datafit,
-             fit_intercept: bool):
+MAX_ROUNDS = 100_000  # safety cap per compiled call: every round of an active problem spends >= 1
+#                       epoch of its max_iter budget, so max_iter ends the loop long before
+
+
+def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: int, datafit,
+           fit_intercept: bool):
     """One working-set round for a batch of problems (leading axis of ``probs``, ``pens``, ``state``).
-    Problems already converged at entry are returned unchanged. ``datafit`` (without sample weights: a
-    pytree with no leaves) selects the inner solver and fixes the program."""
+    Problems already done at entry are returned unchanged. ``datafit`` (without sample weights: a
+    pytree with no leaves) selects the inner solver."""
 
     # solve on the m best features (:func:`solved_size`, the largest over the batch); the bucket B >= m
     # only fixes the compiled shape. m is kept unbatched on purpose: a
@@ -409,15 +150,16 @@ def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_s
         budget = jnp.maximum(max_iter - st.n_iter, 0)
         sub_target = INNER_RATIO * jnp.maximum(st.gap, target)  # relative to the current gap (skglm, celer)
         if datafit.exact_quadratic:
-            w, b, ep, lin = _quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
-                                        st.converged)
+            w, b, ep, lin = quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
+                                       st.converged)
         else:
-            w, b, ep, lin = _newton_inner(datafit, XW, prob, idx, st.w, st.b, pen, sub_target, budget,
-                                          convex_gap, fit_intercept, st.converged)
+            w, b, ep, lin = newton_inner(datafit, XW, prob, idx, st.w, st.b, pen, sub_target, budget,
+                                         convex_gap, fit_intercept, st.converged)
         score, corr, best, gap, primal, conv = _certify(D, prob, pen, w, b, lin, st.best_dual, target,
                                                         datafit, fit_intercept)
         new = WSState(w, b, lin, score, corr, best, gap, primal, st.n_iter + ep, conv)
-        return jax.tree_util.tree_map(lambda a, o: jnp.where(st.converged, o, a), new, st)
+        done = st.converged | (st.n_iter >= max_iter)
+        return jax.tree_util.tree_map(lambda a, o: jnp.where(done, o, a), new, st)
 
     if probs.y.shape[0] == 1:  # one problem: no batch axis inside the loops (vmap costs ~10% there)
         first = functools.partial(jax.tree_util.tree_map, lambda a: a[0])
@@ -425,11 +167,10 @@ def ws_round(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_s
     return jax.vmap(single)(probs, pens, state, targets)
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept",))
-def initial_state(D, probs: Problem, pens, w0, b0, targets, warm=None, *, datafit, fit_intercept: bool) -> WSState:
+def _initial_state(D, probs: Problem, pens, w0, b0, targets, warm, datafit, fit_intercept: bool) -> WSState:
     """Certify the starting point of every problem (b0: intercepts, None for the null model's).
-    ``warm`` = (lin, corr) of w0 from an earlier solve of the same data (a path's previous alpha):
-    neither depends on the penalty, so the two products with X are skipped."""
+    ``warm`` = (lin, corr) of (w0, b0) known to the caller (a path's previous alpha): neither depends
+    on the penalty, so the two products with X are skipped."""
     dtype = D.dtype
     if b0 is None:
         b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
@@ -445,33 +186,121 @@ def initial_state(D, probs: Problem, pens, w0, b0, targets, warm=None, *, datafi
     return jax.vmap(single)(probs, pens, w0, b0, targets, lin0, corr0)
 
 
-@jax.jit
-def _progress(state: WSState):
-    nnz, viol = _support_counts(state)
-    return jnp.stack([nnz, viol, state.n_iter, state.converged.astype(jnp.int32)])
-
-
 def _support_counts(state: WSState):
     """Per problem: |supp w| and the number of KKT violators outside the support."""
     return jnp.sum(state.w != 0, axis=1), jnp.sum((state.score > 0) & (state.w == 0), axis=1)
 
 
+def _wanted(nnz, viol, datafit, xp=jnp):
+    """The working-set size a round wants: :func:`solved_size` (CD solves the first m of the bucket),
+    or max(P0, 2 nnz) for prox-Newton (which solves all of it)."""
+    return solved_size(nnz, viol, xp=xp) if datafit.exact_quadratic else xp.maximum(P0, 2 * nnz)
+
+
+def _need(state: WSState, max_iter, datafit):
+    """(any problem still active, the largest size an active problem wants)."""
+    nnz, viol = _support_counts(state)
+    active = (~state.converged) & (state.n_iter < max_iter)
+    return jnp.any(active), jnp.max(jnp.where(active, _wanted(nnz, viol, datafit), 0))
+
+
+def _rounds(D, probs, pens, state, targets, max_iter, ws_size: int, datafit, fit_intercept: bool):
+    """Rounds at bucket ``ws_size`` until every problem is done or one wants a larger bucket.
+    Returns (state, outgrown): outgrown when an active problem wants more than ``ws_size`` < p."""
+    p = D.shape[1]
+
+    def cond(c):
+        st, k = c
+        active, need = _need(st, max_iter, datafit)
+        return active & ((need <= ws_size) | (ws_size >= p)) & (k < MAX_ROUNDS)
+
+    def body(c):
+        st, k = c
+        return _round(D, probs, pens, st, targets, max_iter, ws_size, datafit, fit_intercept), k + 1
+
+    state, _ = lax.while_loop(cond, body, (state, jnp.zeros((), jnp.int32)))
+    active, need = _need(state, max_iter, datafit)
+    return state, jnp.stack([active.astype(jnp.int32), need.astype(jnp.int32)])
+
+
+@functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
+def ws_start(D, probs: Problem, pens, w0, b0, targets, warm, max_iter, *, ws_size: int, datafit,
+             fit_intercept: bool):
+    """Certify the start, then run rounds at bucket ``ws_size``: ``(state, [active, need])``."""
+    state = _initial_state(D, probs, pens, w0, b0, targets, warm, datafit, fit_intercept)
+    return _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+
+
+@functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
+def ws_continue(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_size: int, datafit,
+                fit_intercept: bool):
+    """More rounds from ``state`` at a larger bucket: ``(state, [active, need])``."""
+    return _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+
+
+def first_bucket(w0_host, p: int, datafit) -> int:
+    """The bucket of the first compiled call, from the start's support (host numpy, or None for zeros):
+    the largest size the first round can want (viol <= max(nnz, P0))."""
+    nnz = 0 if w0_host is None else int(np.max(np.count_nonzero(np.asarray(w0_host), axis=-1), initial=0))
+    want = nnz + max(nnz, P0) if datafit.exact_quadratic else max(P0, 2 * nnz)
+    return bucket_size(want, p)
+
+
 def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit, fit_intercept: bool, max_iter: int,
-             b0=None, warm=None) -> WSState:
-    """Host-driven working-set loop over a batch of problems sharing the design ``D`` (see module
-    docstring). The returned iterates are certified (``gap``, ``converged``)."""
+             b0=None, warm=None, w0_host=None) -> WSState:
+    """The working-set solve of a batch of problems sharing the design ``D`` (see the module
+    docstring): one compiled call, plus one per bucket a working set outgrows. The returned iterates
+    are certified (``gap``, ``converged``). ``w0_host``: the start on the host, if the caller has it
+    (sizes the first bucket without a device read)."""
     p = D.shape[1]
     datafit = datafit.unweighted()
-    state = initial_state(D, probs, pens, w0, b0, targets, warm, datafit=datafit, fit_intercept=fit_intercept)
     mi = np.int32(max_iter)
+    B = first_bucket(w0_host, p, datafit)
+    state, flags = ws_start(D, probs, pens, w0, b0, targets, warm, mi, ws_size=B, datafit=datafit,
+                            fit_intercept=fit_intercept)
     while True:
-        nnz, viol, n_it, done = np.asarray(_progress(state))
-        active = (done == 0) & (n_it < max_iter)
-        if not active.any():
+        active, need = np.asarray(flags)   # the only device read of the solve
+        if not active:
             return state
-        if datafit.exact_quadratic:
-            B = bucket_size(solved_size(nnz[active], viol[active], xp=np).max(), p)
-        else:
-            B = bucket_size(max(P0, 2 * int(nnz[active].max())), p)  # prox-Newton solves all of B
-        state = ws_round(D, probs, pens, state, targets, mi, ws_size=B, datafit=datafit,
-                         fit_intercept=fit_intercept)
+        B = max(B, bucket_size(int(need), p))
+        state, flags = ws_continue(D, probs, pens, state, targets, mi, ws_size=B, datafit=datafit,
+                                   fit_intercept=fit_intercept)
+
+
+# ----------------------------------------------------------------------------- paths
+@functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
+def ws_path(D, probs: Problem, pen_grid, w0, b0, targets, max_iter, *, ws_size: int, datafit, fit_intercept: bool):
+    """A grid of penalties (leading axis of ``pen_grid``'s leaves, decreasing regularisation) solved in
+    one ``lax.scan``, each problem warm-started at the previous solution (its ``lin`` and ``corr``
+    reused: they do not depend on the penalty). An alpha at which a working set outgrows ``ws_size``
+    stops the scan: it and the later ones are flagged ``stopped`` and the host resumes from there with
+    a larger bucket. Returns (w, b, gap, n_iter, converged, stopped, need), each with a leading grid axis."""
+    dtype = D.dtype
+    if b0 is None:
+        b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
+    lin0 = jax.vmap(lambda pr, w, b: datafit.lin(D, pr, w, b))(probs, w0, b0)
+    corr0 = jax.vmap(lambda pr, ln: datafit.corr(D, pr, ln))(probs, lin0)
+    T = w0.shape[0]
+
+    def step(carry, pen):
+        w, b, lin, corr, stopped = carry
+
+        def run(_):
+            st = _initial_state(D, probs, pen, w, b, targets, (lin, corr), datafit, fit_intercept)
+            return _rounds(D, probs, pen, st, targets, max_iter, ws_size, datafit, fit_intercept)
+
+        def skip(_):
+            z = jnp.zeros((T,), dtype)
+            st = WSState(w, b, lin, jnp.zeros_like(w), corr, z, jnp.full((T,), jnp.inf, dtype), z,
+                         jnp.zeros((T,), jnp.int32), jnp.zeros((T,), bool))
+            return st, jnp.zeros((2,), jnp.int32)
+
+        st, (active, need) = lax.cond(stopped, skip, run, None)
+        out_now = (active > 0) & ~stopped          # outgrown here: resume from this alpha
+        stopped = stopped | out_now
+        return (st.w, st.b, st.lin, st.corr, stopped), (st.w, st.b, st.gap, st.n_iter, st.converged, stopped,
+                                                        need)
+
+    init = (w0, b0, lin0, corr0, jnp.zeros((), bool))
+    _, outs = lax.scan(step, init, pen_grid)
+    return outs

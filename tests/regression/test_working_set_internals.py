@@ -9,7 +9,7 @@ from sklearn.linear_model import Lasso as SkLasso
 
 from sparsestat.linalg import enable_x64
 from sparsestat.regression import L1, L1L2, Lasso, LassoCV, Quadratic, lasso_path, solve_batch
-from sparsestat.regression import working_set as ws
+from sparsestat.regression import inner_cd, working_set as ws
 from sparsestat.regression._problem import design
 
 from ._data import alpha_max, numpy_gap, problem
@@ -47,7 +47,7 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
     l1, l2 = 0.03, 0.03 / 0.7 * 0.3
     L = np.sum(Z * Z, axis=1)
     inv = np.where(L > 0, 1 / np.where(L > 0, L, 1), 0.0)
-    out_w, out_r = ws._cd_epoch(jnp.asarray(Z), ws._block_gram(jnp.asarray(Z)), jnp.asarray(inv), jnp.asarray(w),
+    out_w, out_r = inner_cd._cd_epoch(jnp.asarray(Z), inner_cd._block_gram(jnp.asarray(Z)), jnp.asarray(inv), jnp.asarray(w),
                                 jnp.asarray(yt - w @ Z), pen, m)
     # reference: one cyclic pass, one coordinate at a time, over the first m rows
     wr, r = w.copy(), yt - w @ Z
@@ -67,9 +67,9 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
 def test_block_gram_loop_equals_einsum(x64, monkeypatch):
     """The loop form used at large B n gives the einsum's blocks exactly."""
     Z = jnp.asarray(np.random.default_rng(2).standard_normal((64, 30)))
-    ref = np.asarray(ws._block_gram(Z))
-    monkeypatch.setattr(ws, "SMALL_BN", 0)
-    np.testing.assert_array_equal(np.asarray(ws._block_gram(Z)), ref)
+    ref = np.asarray(inner_cd._block_gram(Z))
+    monkeypatch.setattr(inner_cd, "SMALL_BN", 0)
+    np.testing.assert_array_equal(np.asarray(inner_cd._block_gram(Z)), ref)
     Zb = np.asarray(Z).reshape(8, 8, 30)
     np.testing.assert_allclose(ref, Zb @ Zb.transpose(0, 2, 1), rtol=1e-13, atol=1e-13)
 
@@ -101,12 +101,12 @@ def test_support_cg_step_solves_the_orthant_quadratic_and_never_ascends(pen_kind
     assert np.all(np.sign(exact) == s)
     w0 = w_true.copy()
     w0[S] *= 0.5  # same signs, far from the minimiser
-    out = np.asarray(ws._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited, 5))
+    out = np.asarray(inner_cd._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited, 5))
     np.testing.assert_allclose(out[S], exact, rtol=1e-9, atol=1e-10)
     np.testing.assert_array_equal(out[5:], 0.0)
     for trial in range(20):  # random supports and signs: descent, no sign crossing
         w0 = np.where(rng.random(B) < 0.5, rng.standard_normal(B), 0.0)
-        out = np.asarray(ws._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited,
+        out = np.asarray(inner_cd._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited,
                                              int(rng.integers(1, 6))))
         assert obj(out) <= obj(w0) + 1e-12
         assert np.all(out * w0 >= 0) and np.all(out[w0 == 0] == 0)
