@@ -35,10 +35,10 @@ def _bounds(d):
 
 def run_numpy(path, d, n, chunk):
     """numpy reference: per chunk, clip, outer products, fresh Gaussian noise per user, sum (float64)."""
-    from sparsestat.privacy import protocol as proto
+    from sparsestat.privacy import calibration as calib
 
     tx, ty, r = _bounds(d)
-    cal = proto.nldp_calibration(d, epsilon=1.0, delta=1e-5, x_clip_l2=None if path == "public" else r,
+    cal = calib.nldp_calibration(d, epsilon=1.0, delta=1e-5, x_clip_l2=None if path == "public" else r,
                                  x_clip=tx, y_clip=ty, public_covariance=path == "public")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((chunk, d))
@@ -67,7 +67,7 @@ def run_jax(path, d, n, chunk, dtype):
     import jax
 
     from sparsestat.linalg import enable_x64
-    from sparsestat.privacy import protocol as proto
+    from sparsestat.privacy import aggregation as agg
 
     tx, ty, r = _bounds(d)
     with enable_x64(dtype == "float64"):
@@ -78,7 +78,7 @@ def run_jax(path, d, n, chunk, dtype):
                   public_covariance=path == "public", chunk_size=chunk, dtype=dtype)
         key = jax.random.PRNGKey(0)
         t0 = time.perf_counter()
-        jax.block_until_ready(proto.stream_nldp(key, [(X, y)], d, **kw))  # compile + one chunk
+        jax.block_until_ready(agg.stream_nldp(key, [(X, y)], d, **kw))  # compile + one chunk
         compile_s = time.perf_counter() - t0
         n_chunks = max(1, n // chunk)
 
@@ -87,7 +87,7 @@ def run_jax(path, d, n, chunk, dtype):
                 yield X, y
 
         t0 = time.perf_counter()
-        s = proto.stream_nldp(key, chunks(), d, **kw)
+        s = agg.stream_nldp(key, chunks(), d, **kw)
         jax.block_until_ready(s)
         return time.perf_counter() - t0, compile_s, n_chunks * chunk
 

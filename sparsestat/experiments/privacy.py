@@ -4,9 +4,10 @@ the number of users n and vs epsilon, on streamed synthetic users, with a non-pr
 One streaming pass per seed serves every n (nested prefixes of one arrival-ordered population) and
 every epsilon: the public-X release of user i at budget epsilon is clip(x_i) clip(y_i) + sigma(epsilon) z_i
 with z_i the standard draw of the user's key, so the released sums are clean_sum + sigma(epsilon) sum z_i
-exactly (common random numbers across epsilon; identical to ``protocol.stream_nldp`` with that key).
-The private-covariance NLDP estimator is evaluated with ``protocol.simulate_aggregate`` (flagged
-``simulated=True`` in the CSV); LDP-IHT runs its per-user reports in arrival-order groups.
+exactly (common random numbers across epsilon; identical to ``aggregation.stream_nldp`` with that key).
+The server step of the NLDP core is ``estimation.server_estimate`` on those sums; the private-covariance
+NLDP estimator is evaluated with ``aggregation.simulate_aggregate`` (flagged ``simulated=True`` in the
+CSV). LDP-IHT is the core ``privacy.ldp_iht`` with per-user reports in arrival-order groups.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _stream_pass(d, n_grid, seed, chunk, public_m):
 
     from ..datasets.ldp import ldp_public_bounds, ldp_user_chunks
     from ..linalg import enable_x64
-    from ..privacy import protocol as proto
+    from ..privacy import release as rel
 
     b = ldp_public_bounds(d)
     n_max = max(n_grid)
@@ -85,8 +86,8 @@ def _stream_pass(d, n_grid, seed, chunk, public_m):
         pos, m_pub = 0, 0
         for X, y in chunks:
             m = X.shape[0]
-            kg = proto.user_keys(key_g, pos, m)
-            kl = proto.user_keys(key_l, pos, m)
+            kg = rel.user_keys(key_g, pos, m)
+            kl = rel.user_keys(key_l, pos, m)
             s = [np.asarray(v) for v in stats(kg, kl, jnp.asarray(X), jnp.asarray(y))]
             acc = s if acc is None else [a + v for a, v in zip(acc, s)]
             if m_pub < public_m:
@@ -100,45 +101,49 @@ def _stream_pass(d, n_grid, seed, chunk, public_m):
     return coef, out
 
 
+def _arrival_rounds(chunks, sizes):
+    """The users of a stream of (X, y) chunks cut, in arrival order, into consecutive groups of the given
+    sizes: one lazy iterable of (x, y, user_index) pieces per round (round t + 1 reads on from where
+    round t stopped, so it must be consumed after it, as :func:`~sparsestat.privacy.ldp_iht` does)."""
+    it = iter(chunks)
+    cur = {"X": None, "y": None, "s": 0, "pos": 0}
+
+    def one_round(size):
+        left = size
+        while left > 0:
+            if cur["X"] is None or cur["s"] == cur["X"].shape[0]:
+                cur["X"], cur["y"] = next(it)
+                cur["s"] = 0
+            s, pos = cur["s"], cur["pos"]
+            take = min(cur["X"].shape[0] - s, left)
+            yield cur["X"][s:s + take], cur["y"][s:s + take], np.arange(pos, pos + take)
+            cur["s"], cur["pos"], left = s + take, pos + take, left - take
+
+    for size in sizes:
+        yield one_round(size)
+
+
 def _iht_errors(d, n_grid, eps_list, seed, chunk):
-    """LDP-IHT (T = 3, eta = 1, R = 1, k = 5) with arrival-order groups and per-user reports."""
+    """LDP-IHT (T = 3, eta = 1, R = 1, k = 5) with arrival-order groups and per-user reports, streamed
+    through the core :func:`sparsestat.privacy.ldp_iht`."""
     import jax
-    import jax.numpy as jnp
 
     from ..datasets.ldp import ldp_public_bounds, ldp_user_chunks
     from ..linalg import enable_x64
-    from ..privacy import protocol as proto
+    from ..privacy import iht_unit_sigma, ldp_iht
 
     b = ldp_public_bounds(d)
     res = {}
     with enable_x64():
         for eps in eps_list:
+            unit = iht_unit_sigma(eps, DELTA)
             for n in n_grid:
                 coef, chunks = ldp_user_chunks(n, d, K, chunk_size=chunk, random_state=seed)
                 key = jax.random.fold_in(jax.random.PRNGKey(3 * seed + 7), int(eps * 1000))
-                bounds = [0] + [sum(n // 3 + (1 if t < n % 3 else 0) for t in range(s + 1)) for s in range(3)]
-                theta = jnp.zeros(d)
-                gsum = jnp.zeros(d)
-                rnd, pos = 0, 0
-                sigma = proto.iht_sigma(d, 0.0, epsilon=eps, delta=DELTA, x_clip=b.x_clip, y_clip=b.y_clip)
-                for X, y in chunks:
-                    s = 0
-                    while s < X.shape[0]:
-                        take = min(X.shape[0] - s, bounds[rnd + 1] - pos)
-                        gsum = gsum + proto.stream_iht_round(key, X[s:s + take], y[s:s + take],
-                                                             np.arange(pos, pos + take), theta, sigma=sigma,
-                                                             x_clip=b.x_clip, y_clip=b.y_clip, chunk_size=chunk)
-                        s += take
-                        pos += take
-                        if pos == bounds[rnd + 1]:
-                            theta = proto.iht_step(theta, gsum, bounds[rnd + 1] - bounds[rnd], step_size=1.0,
-                                                   n_nonzero_coefs=K, radius=1.0)
-                            gsum = jnp.zeros(d)
-                            rnd += 1
-                            if rnd < 3:
-                                sigma = proto.iht_sigma(d, float(jnp.sum(jnp.abs(theta))), epsilon=eps,
-                                                        delta=DELTA, x_clip=b.x_clip, y_clip=b.y_clip)
-                res[(eps, n)] = float(np.linalg.norm(np.asarray(theta) - coef))
+                sizes = [n // 3 + (1 if t < n % 3 else 0) for t in range(3)]
+                fit = ldp_iht(key, rounds=_arrival_rounds(chunks, sizes), d=d, unit_sigma=unit, x_clip=b.x_clip,
+                              y_clip=b.y_clip, n_nonzero_coefs=K, step_size=1.0, radius=1.0, chunk_size=chunk)
+                res[(eps, n)] = float(np.linalg.norm(np.asarray(fit.coef) - coef))
     return res
 
 
@@ -147,7 +152,9 @@ def _rows_for(d, n_grid, eps_list, seeds, chunk, iht_max_n, public_m):
 
     from ..datasets.ldp import ldp_public_bounds
     from ..linalg import enable_x64
-    from ..privacy import protocol as proto
+    from ..privacy import aggregation as agg
+    from ..privacy import calibration as calib
+    from ..privacy import estimation as estim
 
     b = ldp_public_bounds(d)
     rows = []
@@ -162,17 +169,17 @@ def _rows_for(d, n_grid, eps_list, seeds, chunk, iht_max_n, public_m):
             lasso = _lasso_gram(s["gram"] / n, s["xy_raw"] / n, alpha)
             u_clean = np.linalg.solve(s["pub"], s["xy"] / n)
             for eps in eps_list:
-                g = proto.nldp_calibration(d, epsilon=eps, delta=DELTA, x_clip=b.x_clip, y_clip=b.y_clip,
+                g = calib.nldp_calibration(d, epsilon=eps, delta=DELTA, x_clip=b.x_clip, y_clip=b.y_clip,
                                            public_covariance=True)
-                lap = proto.nldp_calibration(d, epsilon=eps, delta=0.0, x_clip=b.x_clip, y_clip=b.y_clip,
+                lap = calib.nldp_calibration(d, epsilon=eps, delta=0.0, x_clip=b.x_clip, y_clip=b.y_clip,
                                              public_covariance=True, mechanism="laplace")
-                priv = proto.nldp_calibration(d, epsilon=eps, delta=DELTA, x_clip_l2=b.x_clip_l2, x_clip=b.x_clip,
+                priv = calib.nldp_calibration(d, epsilon=eps, delta=DELTA, x_clip_l2=b.x_clip_l2, x_clip=b.x_clip,
                                               y_clip=b.y_clip)
                 row = dict(d=d, n=n, epsilon=eps, seed=seed)
                 for name, cal, z in (("pubx", g, s["zg"]), ("pubx_laplace", lap, s["zl"])):
-                    sums = proto.NLDPSums(None, s["xy"] + cal.scale_xy * z, float(n))
-                    soft = proto.server_estimate(sums, sigmas=(None, cal.sd_xy), y_clip=b.y_clip, public_cov=s["pub"])
-                    top = proto.server_estimate(sums, sigmas=(None, cal.sd_xy), y_clip=b.y_clip, public_cov=s["pub"],
+                    sums = agg.NLDPSums(None, s["xy"] + cal.scale_xy * z, float(n))
+                    soft = estim.server_estimate(sums, sigmas=(None, cal.sd_xy), y_clip=b.y_clip, public_cov=s["pub"])
+                    top = estim.server_estimate(sums, sigmas=(None, cal.sd_xy), y_clip=b.y_clip, public_cov=s["pub"],
                                                 threshold="topk", n_nonzero_coefs=K)
                     row[f"{name}_soft"] = float(np.linalg.norm(soft.coef - coef))
                     row[f"{name}_topk"] = float(np.linalg.norm(top.coef - coef))
@@ -180,19 +187,19 @@ def _rows_for(d, n_grid, eps_list, seeds, chunk, iht_max_n, public_m):
                     if name == "pubx":
                         row["pubx_exact_support"] = bool(set(np.flatnonzero(top.coef)) == set(np.flatnonzero(coef)))
                 with enable_x64():
-                    sim = proto.simulate_aggregate(
+                    sim = agg.simulate_aggregate(
                         jax.random.fold_in(jax.random.PRNGKey(100 + seed), n * 10 + int(eps * 8)),
-                        proto.NLDPSums(s["cov_clip"], s["xy"], float(n)), n, (priv.scale_cov, priv.scale_xy))
-                sim = proto.NLDPSums(np.asarray(sim.cov_triu), np.asarray(sim.xy), float(n))
+                        agg.NLDPSums(s["cov_clip"], s["xy"], float(n)), n, (priv.scale_cov, priv.scale_xy))
+                sim = agg.NLDPSums(np.asarray(sim.cov_triu), np.asarray(sim.xy), float(n))
                 import warnings
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     for stab in (None, "ridge"):
-                        est = proto.server_estimate(sim, sigmas=(priv.sd_cov, priv.sd_xy), y_clip=b.y_clip,
+                        est = estim.server_estimate(sim, sigmas=(priv.sd_cov, priv.sd_xy), y_clip=b.y_clip,
                                                     stabilize=stab)
                         row["nldp_soft" if stab is None else "nldp_ridge"] = float(np.linalg.norm(est.coef - coef))
-                    est = proto.server_estimate(sim, sigmas=(priv.sd_cov, priv.sd_xy), y_clip=b.y_clip,
+                    est = estim.server_estimate(sim, sigmas=(priv.sd_cov, priv.sd_xy), y_clip=b.y_clip,
                                                 threshold="topk", n_nonzero_coefs=K)
                 row["nldp_topk"] = float(np.linalg.norm(est.coef - coef))
                 row["nldp_simulated"] = True

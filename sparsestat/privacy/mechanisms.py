@@ -28,6 +28,7 @@ from scipy.special import log_ndtr, ndtr
 __all__ = [
     "check_epsilon",
     "check_delta",
+    "check_choice",
     "gaussian_delta",
     "gaussian_sigma",
     "laplace_scale",
@@ -56,6 +57,13 @@ def _real(value, name: str) -> float:
     return float(v)
 
 
+def check_choice(value, name: str, choices: tuple):
+    """``value`` if it is one of ``choices``; a ValueError naming the parameter otherwise."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
 def check_epsilon(epsilon, name: str = "epsilon") -> float:
     """A finite real epsilon > 0 (rejects 0, negatives, NaN, infinities, bools and strings)."""
     v = _real(epsilon, name)
@@ -66,8 +74,7 @@ def check_epsilon(epsilon, name: str = "epsilon") -> float:
 
 def check_delta(delta, mechanism: str = "gaussian", name: str = "delta") -> float:
     """delta in (0, 1) for the Gaussian mechanism, exactly 0 for Laplace."""
-    if mechanism not in MECHANISMS:
-        raise ValueError(f"mechanism must be one of {MECHANISMS}, got {mechanism!r}")
+    check_choice(mechanism, "mechanism", MECHANISMS)
     v = _real(delta, name)
     if mechanism == "laplace":
         if v != 0.0:
@@ -78,11 +85,16 @@ def check_delta(delta, mechanism: str = "gaussian", name: str = "delta") -> floa
     return v
 
 
-def _check_sensitivity(sensitivity) -> float:
-    v = _real(sensitivity, "sensitivity")
+def _positive(value, name: str) -> float:
+    """A finite real number > 0 (clip levels, sensitivities, radii)."""
+    v = _real(value, name)
     if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"sensitivity must be a finite real number > 0, got {v}")
+        raise ValueError(f"{name} must be a finite real number > 0, got {v}")
     return v
+
+
+def _check_sensitivity(sensitivity) -> float:
+    return _positive(sensitivity, "sensitivity")
 
 
 def _delta_unit(sigma: float, epsilon: float) -> float:
@@ -113,9 +125,7 @@ def gaussian_delta(sigma, epsilon, sensitivity=1.0) -> float:
         delta(sigma) = Phi(Delta/(2 sigma) - eps sigma/Delta) - e^eps Phi(-Delta/(2 sigma) - eps sigma/Delta).
     """
     eps = check_epsilon(epsilon)
-    s = _real(sigma, "sigma")
-    if not math.isfinite(s) or s <= 0:
-        raise ValueError(f"sigma must be a finite real number > 0, got {s}")
+    s = _positive(sigma, "sigma")
     return max(_delta_unit(s / _check_sensitivity(sensitivity), eps), 0.0)
 
 
@@ -170,8 +180,7 @@ def gaussian_sigma(sensitivity, epsilon, delta, calibration: str = "analytic") -
     sens = _check_sensitivity(sensitivity)
     eps = check_epsilon(epsilon)
     dlt = check_delta(delta, "gaussian")
-    if calibration not in CALIBRATIONS:
-        raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
+    check_choice(calibration, "calibration", CALIBRATIONS)
     if calibration == "classic":
         if eps >= 1.0:
             raise ValueError(
@@ -196,20 +205,13 @@ def laplace_sd(sensitivity, epsilon) -> float:
     return math.sqrt(2.0) * laplace_scale(sensitivity, epsilon)
 
 
-def _pos(v, name):
-    x = _real(v, name)
-    if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a finite real number > 0, got {x}")
-    return x
-
-
 def covariance_sensitivity(d: int, x_clip_l2, norm: str = "l2") -> float:
     """Sensitivity of the upper triangle (diagonal included) of xbar xbar^T, ||xbar||_2 <= r.
 
     l2: 2 r^2 (the paper's bound; the exact worst case is sqrt(2) r^2). l1: (d + 1) r^2, since
     sum_{i<=j} |x_i x_j| = (||x||_1^2 + ||x||_2^2)/2 <= (d + 1) r^2 / 2 for one message.
     """
-    r = _pos(x_clip_l2, "x_clip_l2")
+    r = _positive(x_clip_l2, "x_clip_l2")
     if norm == "l2":
         return 2.0 * r * r
     if norm == "l1":
@@ -220,7 +222,7 @@ def covariance_sensitivity(d: int, x_clip_l2, norm: str = "l2") -> float:
 def cross_sensitivity(d: int, x_clip, y_clip, norm: str = "l2") -> float:
     """Sensitivity of xtilde * ytilde with |xtilde_j| <= tau_x, |ytilde| <= tau_y:
     l2 2 sqrt(d) tau_x tau_y, l1 2 d tau_x tau_y."""
-    tx, ty = _pos(x_clip, "x_clip"), _pos(y_clip, "y_clip")
+    tx, ty = _positive(x_clip, "x_clip"), _positive(y_clip, "y_clip")
     if norm == "l2":
         return 2.0 * math.sqrt(d) * tx * ty
     if norm == "l1":
@@ -233,7 +235,7 @@ def gradient_sensitivity(d: int, x_clip, y_clip, theta_l1, norm: str = "l2"):
     l2 2 sqrt(d) tau_x (tau_x ||theta||_1 + tau_y), l1 2 d tau_x (tau_x ||theta||_1 + tau_y).
 
     ``theta_l1`` may be a traced JAX scalar (the value is then returned as an array)."""
-    tx, ty = _pos(x_clip, "x_clip"), _pos(y_clip, "y_clip")
+    tx, ty = _positive(x_clip, "x_clip"), _positive(y_clip, "y_clip")
     factor = 2.0 * math.sqrt(d) if norm == "l2" else 2.0 * d if norm == "l1" else None
     if factor is None:
         raise ValueError(f"norm must be 'l2' or 'l1', got {norm!r}")

@@ -12,7 +12,7 @@ import math
 
 from ..exceptions import PrivacyWarning
 from . import mechanisms as mech
-from .protocol import check_clip, iht_sigma, nldp_calibration
+from .calibration import check_clip, iht_sigma, nldp_calibration
 
 __all__ = ["required_users", "PrivacyWarning"]
 
@@ -23,7 +23,7 @@ def required_users(d, k, epsilon, delta, signal_min, *, public_X=False, interact
     """Number of users needed before an LDP sparse regression can separate a signal of size
     ``signal_min`` from the privacy noise.
 
-    Terms (sigma's are per-user noise standard deviations from :func:`~.protocol.nldp_calibration`):
+    Terms (sigma's are per-user noise standard deviations from :func:`~.calibration.nldp_calibration`):
 
     - threshold, lambda(n) < signal_min: n_thr = 2 ln(2d) (sigma2^2 + sigma1^2 R^2 + tau_y^2) /
       (kappa^2 signal_min^2) (sigma1 = 0 with public X);
@@ -48,7 +48,7 @@ def required_users(d, k, epsilon, delta, signal_min, *, public_X=False, interact
     radius, kappa : float
         Assumed bound R on ||theta*||_2 and on lambda_min(Sigma).
     mechanism, calibration : str
-        As in :func:`~.protocol.release_nldp` (LDP-IHT is Gaussian only).
+        As in :func:`~.release.release_nldp` (LDP-IHT is Gaussian only).
     return_details : bool
         Also return a dict of the terms and sigmas.
 
@@ -93,7 +93,7 @@ def _users_iht(d: int, T: int, s_max: float, smin: float, return_details: bool =
 
 def _users_nldp(d: int, cal, smin: float, ty: float, R: float, kap: float, public_X: bool,
                 return_details: bool = False):
-    """The NLDP terms from a calibration ``cal`` of :func:`~.protocol.nldp_calibration` (validated
+    """The NLDP terms from a calibration ``cal`` of :func:`~.calibration.nldp_calibration` (validated
     inputs); the estimators pass the calibration of their fit rather than computing it again."""
     s1 = 0.0 if cal.sd_cov is None else cal.sd_cov
     s2 = cal.sd_xy

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from sparsestat.privacy import InteractiveLDPSparseRegression, LDPSparseRegression
-from sparsestat.privacy import protocol as proto
+from sparsestat.privacy import aggregation as agg
+from sparsestat.privacy import estimation as estim
+from sparsestat.privacy import release as rel
 from tests._compiles import n_distinct, sweep
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sparsestat.exceptions.PrivacyWarning"),
@@ -70,10 +72,10 @@ def test_interactive_ldp_sparse_regression(users):
 def test_protocol_cores(users, x64):
     X, y = users
     key = jax.random.PRNGKey(0)
-    keys = proto.user_keys(key, 0, N)
+    keys = rel.user_keys(key, 0, N)
 
     def release(**kw):
-        m = proto.release_nldp(keys, X, y, **{"epsilon": 1.0, "delta": 1e-5, **KW, **kw})
+        m = rel.release_nldp(keys, X, y, **{"epsilon": 1.0, "delta": 1e-5, **KW, **kw})
         return m.cov_triu, m.xy
 
     assert n_distinct(sweep(lambda v: release(epsilon=v), EPS)) == 5
@@ -82,31 +84,31 @@ def test_protocol_cores(users, x64):
     assert n_distinct(sweep(lambda v: release(x_clip_l2=v), CLIP)) == 5
 
     def stream(**kw):
-        s = proto.stream_nldp(key, [(X, y)], D, chunk_size=N, dtype=np.float64,
-                              **{"epsilon": 1.0, "delta": 1e-5, **KW, **kw})
+        s = agg.stream_nldp(key, [(X, y)], D, chunk_size=N, dtype=np.float64,
+                            **{"epsilon": 1.0, "delta": 1e-5, **KW, **kw})
         return s.cov_triu, s.xy
 
     assert n_distinct(sweep(lambda v: stream(epsilon=v), EPS)) == 5
     assert n_distinct(sweep(lambda v: stream(y_clip=v), CLIP)) == 5
     assert n_distinct(sweep(lambda v: stream(epsilon=v, delta=0.0, mechanism="laplace"), EPS)) == 5
 
-    sums = proto.stream_nldp(key, [(X, y)], D, chunk_size=N, dtype=np.float64, epsilon=50.0, delta=1e-5, **KW)
-    outs = sweep(lambda v: proto.server_estimate(sums, sigmas=(1.0, 1.0), y_clip=1.0, lam=v).coef,
+    sums = agg.stream_nldp(key, [(X, y)], D, chunk_size=N, dtype=np.float64, epsilon=50.0, delta=1e-5, **KW)
+    outs = sweep(lambda v: estim.server_estimate(sums, sigmas=(1.0, 1.0), y_clip=1.0, lam=v).coef,
                  [0.0, 0.01, 0.05, 0.1, 0.2])
     assert n_distinct(outs) == 5
 
     theta = jnp.asarray([0.3, 0.0, 0.1, -0.3])
-    outs = sweep(lambda v: proto.release_iht(keys, X, y, theta, epsilon=v, delta=1e-5, x_clip=1.0, y_clip=1.0), EPS)
+    outs = sweep(lambda v: rel.release_iht(keys, X, y, theta, epsilon=v, delta=1e-5, x_clip=1.0, y_clip=1.0), EPS)
     assert n_distinct(outs) == 5
-    outs = sweep(lambda v: proto.stream_iht_round(key, X, y, np.arange(N), theta, sigma=v, x_clip=1.0, y_clip=1.0,
-                                                  chunk_size=N, dtype=np.float64), [0.1, 0.5, 1.0, 2.0, 4.0])
+    outs = sweep(lambda v: agg.stream_iht_round(key, X, y, np.arange(N), theta, sigma=v, x_clip=1.0, y_clip=1.0,
+                                                chunk_size=N, dtype=np.float64), [0.1, 0.5, 1.0, 2.0, 4.0])
     assert n_distinct(outs) == 5
-    outs = sweep(lambda v: proto.stream_iht_round(key, X, y, np.arange(N), theta, sigma=0.1, x_clip=v, y_clip=1.0,
-                                                  chunk_size=N, dtype=np.float64), CLIP)
+    outs = sweep(lambda v: agg.stream_iht_round(key, X, y, np.arange(N), theta, sigma=0.1, x_clip=v, y_clip=1.0,
+                                                chunk_size=N, dtype=np.float64), CLIP)
     assert n_distinct(outs) == 5
     g = jnp.asarray([1.0, -2.0, 0.5, 0.25])
-    outs = sweep(lambda v: proto.iht_step(theta, g, 10, step_size=v, n_nonzero_coefs=3, radius=10.0),
+    outs = sweep(lambda v: estim.iht_step(theta, g, 10, step_size=v, n_nonzero_coefs=3, radius=10.0),
                  [0.1, 0.5, 1.0, 2.0, 4.0])
     assert n_distinct(outs) == 5
-    outs = sweep(lambda v: proto.iht_step(theta, g, 10, step_size=1.0, n_nonzero_coefs=v, radius=10.0), [1, 2, 3, 4])
+    outs = sweep(lambda v: estim.iht_step(theta, g, 10, step_size=1.0, n_nonzero_coefs=v, radius=10.0), [1, 2, 3, 4])
     assert n_distinct(outs) == 4

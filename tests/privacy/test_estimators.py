@@ -14,7 +14,10 @@ from sparsestat.datasets import make_ldp_users
 from sparsestat.datasets.ldp import ldp_public_bounds
 from sparsestat.exceptions import PrivacyWarning
 from sparsestat.privacy import InteractiveLDPSparseRegression, LDPSparseRegression, required_users
-from sparsestat.privacy import protocol as proto
+from sparsestat.privacy import aggregation as agg
+from sparsestat.privacy import calibration as calib
+from sparsestat.privacy import release as rel
+from sparsestat.privacy.ldp_iht import iht_groups
 
 D = 8
 B = ldp_public_bounds(D)
@@ -53,10 +56,10 @@ def test_estimator_matches_protocol(data):
     from sparsestat.linalg import enable_x64
 
     with enable_x64():
-        sums = proto.stream_nldp(jax.random.PRNGKey(5), [(X, y)], D, epsilon=2.0, delta=1e-5, chunk_size=600, **KW)
+        sums = agg.stream_nldp(jax.random.PRNGKey(5), [(X, y)], D, epsilon=2.0, delta=1e-5, chunk_size=600, **KW)
     np.testing.assert_allclose(est.statistics_["xy"], np.asarray(sums.xy) / 600, rtol=1e-10)
     np.testing.assert_allclose(est.statistics_["cov_triu"], np.asarray(sums.cov_triu) / 600, rtol=1e-10)
-    cal = proto.nldp_calibration(D, epsilon=2.0, delta=1e-5, **KW)
+    cal = calib.nldp_calibration(D, epsilon=2.0, delta=1e-5, **KW)
     assert est.privacy_.sigmas == pytest.approx((cal.scale_cov, cal.scale_xy), rel=1e-12)
     assert est.privacy_.epsilon == 2.0 and est.privacy_.delta == 1e-5
     assert "local, non-interactive" in str(est.privacy_)
@@ -218,7 +221,7 @@ def test_hygiene_no_raw_data_key_or_clean_statistic(data, interactive):
     assert est.get_params() == params  # fit never mutates parameters
     n = X.shape[0]
     key = np.asarray(jax.random.PRNGKey(7))
-    cov0, xy0 = [np.asarray(a) for a in jax.vmap(lambda a, b: proto._clean_one(a, b, B.x_clip_l2, B.x_clip,
+    cov0, xy0 = [np.asarray(a) for a in jax.vmap(lambda a, b: rel._clean_one(a, b, B.x_clip_l2, B.x_clip,
                                                                                  B.y_clip, False))(X, y)]
     clean = [cov0.mean(0), xy0.mean(0), cov0.sum(0), xy0.sum(0)]
     for path, v in _scan({k: v for k, v in vars(est).items() if k.endswith("_")}):
@@ -266,7 +269,7 @@ def test_interactive_bookkeeping(data):
     assert np.count_nonzero(est.coef_) <= 2 and np.linalg.norm(est.coef_) <= 1 + 1e-12
     # the partition depends only on (key, n, T): each user reports exactly once
     k_part, _ = jax.random.split(jax.random.PRNGKey(1))
-    groups = proto.iht_groups(k_part, X.shape[0], 4)
+    groups = iht_groups(k_part, X.shape[0], 4)
     np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(X.shape[0]))
     np.testing.assert_array_equal([len(g) for g in groups], sizes)
     with pytest.raises(ValueError, match="n_rounds"):

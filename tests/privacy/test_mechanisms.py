@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sparsestat.privacy import mechanisms as mech
-from sparsestat.privacy import protocol as proto
+from sparsestat.privacy import calibration as calib
+from sparsestat.privacy import estimation as estim
 from sparsestat.privacy import required_users
 
 DELTA = 1e-5
@@ -45,13 +46,13 @@ def test_classic_refused_from_one(eps):
 
 def test_classic_refused_per_release_in_nldp():
     # private covariance: per-release epsilon = epsilon/2, so epsilon = 1.5 is allowed, 2 is refused
-    cal = proto.nldp_calibration(50, epsilon=1.5, delta=DELTA, calibration="classic", **bounds(50))
+    cal = calib.nldp_calibration(50, epsilon=1.5, delta=DELTA, calibration="classic", **bounds(50))
     r = math.sqrt(50) + 2.5
     assert cal.sd_cov ** 2 == pytest.approx(32 * r ** 4 * math.log(2.5 / DELTA) / 1.5 ** 2, rel=1e-12)
     with pytest.raises(ValueError, match="per-release epsilon"):
-        proto.nldp_calibration(50, epsilon=2.0, delta=DELTA, calibration="classic", **bounds(50))
+        calib.nldp_calibration(50, epsilon=2.0, delta=DELTA, calibration="classic", **bounds(50))
     with pytest.raises(ValueError, match="per-release epsilon"):
-        proto.nldp_calibration(50, epsilon=1.0, delta=DELTA, calibration="classic", public_covariance=True,
+        calib.nldp_calibration(50, epsilon=1.0, delta=DELTA, calibration="classic", public_covariance=True,
                                x_clip=3.0, y_clip=3.0)
 
 
@@ -97,29 +98,29 @@ TABLE_200 = {
 def test_spec_table(d, table):
     b = bounds(d)
     for i, eps in enumerate(EPS4):
-        priv = proto.nldp_calibration(d, epsilon=eps, delta=DELTA, **b)
-        pub = proto.nldp_calibration(d, epsilon=eps, delta=DELTA, public_covariance=True, x_clip=3.0,
+        priv = calib.nldp_calibration(d, epsilon=eps, delta=DELTA, **b)
+        pub = calib.nldp_calibration(d, epsilon=eps, delta=DELTA, public_covariance=True, x_clip=3.0,
                                      y_clip=b["y_clip"])
-        lap = proto.nldp_calibration(d, epsilon=eps, delta=0.0, public_covariance=True, x_clip=3.0,
+        lap = calib.nldp_calibration(d, epsilon=eps, delta=0.0, public_covariance=True, x_clip=3.0,
                                      y_clip=b["y_clip"], mechanism="laplace")
         assert priv.sd_cov == pytest.approx(table["sigma1"][i], rel=1e-4)
         assert priv.sd_xy == pytest.approx(table["sigma2"][i], rel=1e-4)
         assert pub.sd_xy == pytest.approx(table["pub_sigma2"][i], rel=1e-4)
         # LDP-IHT sigma at theta = 0 equals the public-X sigma2
-        assert proto.iht_sigma(d, 0.0, epsilon=eps, delta=DELTA, x_clip=3.0, y_clip=b["y_clip"]) == \
+        assert calib.iht_sigma(d, 0.0, epsilon=eps, delta=DELTA, x_clip=3.0, y_clip=b["y_clip"]) == \
             pytest.approx(table["pub_sigma2"][i], rel=1e-4)
         # the spec prints these to one decimal (355.8 for 355.756): exact closed form, printed value to 0.05
         assert lap.sd_xy == pytest.approx(math.sqrt(2) * 2 * d * 3.0 * b["y_clip"] / eps, rel=1e-12)
         assert lap.sd_xy == pytest.approx(table["pub_lap_sd"][i], abs=0.05)
-        lam = proto.default_threshold(1e6, d, (None, pub.sd_xy), b["y_clip"])
+        lam = estim.default_threshold(1e6, d, (None, pub.sd_xy), b["y_clip"])
         assert lam == pytest.approx(table["lam_pub"][i], rel=1e-4)
         if "lam_priv" in table:
-            lam = proto.default_threshold(1e6, d, (priv.sd_cov, priv.sd_xy), b["y_clip"])
+            lam = estim.default_threshold(1e6, d, (priv.sd_cov, priv.sd_xy), b["y_clip"])
             assert lam == pytest.approx(table["lam_priv"][i], rel=1e-4)
 
 
 def test_laplace_private_covariance_scales():
-    cal = proto.nldp_calibration(50, epsilon=1.0, delta=0.0, mechanism="laplace", **bounds(50))
+    cal = calib.nldp_calibration(50, epsilon=1.0, delta=0.0, mechanism="laplace", **bounds(50))
     assert cal.scale_cov == pytest.approx(9343.7, rel=1e-4)
     assert cal.scale_xy == pytest.approx(2012.5, rel=1e-4)
     assert cal.calibration is None
@@ -172,7 +173,7 @@ def test_bad_delta_gaussian(bad):
 
 def test_bad_delta_laplace_and_others():
     with pytest.raises(ValueError, match="delta"):
-        proto.nldp_calibration(5, epsilon=1.0, delta=1e-5, mechanism="laplace", x_clip_l2=1, x_clip=1, y_clip=1)
+        calib.nldp_calibration(5, epsilon=1.0, delta=1e-5, mechanism="laplace", x_clip_l2=1, x_clip=1, y_clip=1)
     with pytest.raises(ValueError, match="sensitivity"):
         mech.gaussian_sigma(0.0, 1.0, DELTA)
     with pytest.raises(ValueError, match="sensitivity"):
@@ -180,7 +181,7 @@ def test_bad_delta_laplace_and_others():
     with pytest.raises(ValueError, match="calibration"):
         mech.gaussian_sigma(1.0, 1.0, DELTA, calibration="rdp")
     with pytest.raises(ValueError, match="mechanism"):
-        proto.nldp_calibration(5, epsilon=1.0, delta=DELTA, mechanism="exponential", x_clip_l2=1, x_clip=1,
+        calib.nldp_calibration(5, epsilon=1.0, delta=DELTA, mechanism="exponential", x_clip_l2=1, x_clip=1,
                                y_clip=1)
 
 
@@ -190,7 +191,7 @@ def test_clip_bounds_must_be_public_positive(name, bad):
     kw = dict(x_clip_l2=1.0, x_clip=1.0, y_clip=1.0)
     kw[name] = bad
     with pytest.raises(ValueError, match=name):
-        proto.nldp_calibration(5, epsilon=1.0, delta=DELTA, **kw)
+        calib.nldp_calibration(5, epsilon=1.0, delta=DELTA, **kw)
 
 
 def test_required_users_validation():
@@ -204,11 +205,11 @@ def test_required_users_validation():
 
 def test_noise_ratios_between_dimensions_are_exact():
     for eps in EPS4:
-        g = [proto.nldp_calibration(d, epsilon=eps, delta=DELTA, public_covariance=True, x_clip=3.0, y_clip=3.354)
+        g = [calib.nldp_calibration(d, epsilon=eps, delta=DELTA, public_covariance=True, x_clip=3.0, y_clip=3.354)
              for d in (50, 200)]
-        lap = [proto.nldp_calibration(d, epsilon=eps, delta=0.0, public_covariance=True, x_clip=3.0, y_clip=3.354,
+        lap = [calib.nldp_calibration(d, epsilon=eps, delta=0.0, public_covariance=True, x_clip=3.0, y_clip=3.354,
                                       mechanism="laplace") for d in (50, 200)]
-        pr = [proto.nldp_calibration(d, epsilon=eps, delta=DELTA, **bounds(d)) for d in (50, 200)]
+        pr = [calib.nldp_calibration(d, epsilon=eps, delta=DELTA, **bounds(d)) for d in (50, 200)]
         assert g[1].sd_xy / g[0].sd_xy == pytest.approx(2.0, rel=1e-9)
         assert lap[1].sd_xy / lap[0].sd_xy == pytest.approx(4.0, rel=1e-12)
         assert pr[1].sd_cov / pr[0].sd_cov == pytest.approx(3.02, abs=0.005)

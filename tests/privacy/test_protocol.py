@@ -11,14 +11,18 @@ import pytest
 
 from sparsestat.linalg import enable_x64
 from sparsestat.privacy import mechanisms as mech
-from sparsestat.privacy import protocol as proto
+from sparsestat.privacy import aggregation as agg
+from sparsestat.privacy import calibration as calib
+from sparsestat.privacy import estimation as estim
+from sparsestat.privacy import release as rel
+from sparsestat.privacy.ldp_iht import iht_groups
 
 DELTA = 1e-5
 
 
 def clean_messages(x, y, r, tx, ty, public=False):
     with enable_x64():
-        f = jax.vmap(lambda a, b: proto._clean_one(a, b, r, tx, ty, public))
+        f = jax.vmap(lambda a, b: rel._clean_one(a, b, r, tx, ty, public))
         cov, xy = f(jnp.asarray(x), jnp.asarray(y))
         return (None if cov is None else np.asarray(cov)), np.asarray(xy)
 
@@ -51,8 +55,8 @@ def test_sensitivity_brute_force(d):
     # gradient at a public theta
     theta = rng.standard_normal(d)
     with enable_x64():
-        g = np.asarray(jax.vmap(lambda a, b: proto._iht_one(jax.random.PRNGKey(0), a, b, jnp.asarray(theta),
-                                                            tx, ty, 0.0))(jnp.asarray(X), jnp.asarray(Y)))
+        g = np.asarray(jax.vmap(lambda a, b: rel._iht_one(jax.random.PRNGKey(0), a, b, jnp.asarray(theta),
+                                                          tx, ty, 0.0))(jnp.asarray(X), jnp.asarray(Y)))
     dg = g[:, None, :] - g[None, :, :]
     l1t = np.abs(theta).sum()
     assert 0 < np.sqrt((dg ** 2).sum(-1)).max() <= mech.gradient_sensitivity(d, tx, ty, l1t) * (1 + 1e-12)
@@ -76,9 +80,9 @@ def test_clipping_with_injected_outliers():
         assert np.all(np.sqrt(frob2) <= r * r * (1 + 1e-12))
         assert np.all(np.linalg.norm(xy, axis=1) <= math.sqrt(d) * tx * ty * (1 + 1e-12))
         with enable_x64():
-            g = np.asarray(proto.release_iht(proto.user_keys(jax.random.PRNGKey(0), s, len(xy)), X[s:s + 4000],
-                                             y[s:s + 4000], theta, epsilon=1e9, delta=0.5, x_clip=tx,
-                                             y_clip=ty))
+            g = np.asarray(rel.release_iht(rel.user_keys(jax.random.PRNGKey(0), s, len(xy)), X[s:s + 4000],
+                                           y[s:s + 4000], theta, epsilon=1e9, delta=0.5, x_clip=tx,
+                                           y_clip=ty))
         # epsilon = 1e9 makes the noise negligible (sigma ~ 1e-8 Delta); bound with that slack
         bound = math.sqrt(d) * tx * (tx * np.abs(theta).sum() + ty)
         assert np.all(np.linalg.norm(g, axis=1) <= bound * (1 + 1e-6))
@@ -92,12 +96,12 @@ def test_outlier_and_clipped_image_release_identically():
     key = jax.random.PRNGKey(7)
     kw = dict(epsilon=1.0, delta=DELTA, x_clip=tx, y_clip=ty)
     with enable_x64():
-        a = proto.release_nldp(key, x, y, public_covariance=True, **kw)
-        b = proto.release_nldp(key, np.clip(x, -tx, tx), ty * np.sign(y), public_covariance=True, **kw)
+        a = rel.release_nldp(key, x, y, public_covariance=True, **kw)
+        b = rel.release_nldp(key, np.clip(x, -tx, tx), ty * np.sign(y), public_covariance=True, **kw)
         assert np.array_equal(np.asarray(a.xy), np.asarray(b.xy))  # bit-identical
-        c = proto.release_nldp(key, x, y, x_clip_l2=r, **kw)
+        c = rel.release_nldp(key, x, y, x_clip_l2=r, **kw)
         img = x * r / np.linalg.norm(x)
-        e = proto.release_nldp(key, img, y, x_clip_l2=r, **kw)
+        e = rel.release_nldp(key, img, y, x_clip_l2=r, **kw)
         # the l2 image is re-scaled by a factor 1 +- 1 ulp: equal to rounding
         np.testing.assert_allclose(np.asarray(c.cov_triu), np.asarray(e.cov_triu), rtol=0, atol=1e-12)
 
@@ -107,10 +111,10 @@ def test_empirical_noise_scale_gaussian():
     x = np.linspace(-1, 1.4, d)
     y = 0.7
     kw = dict(epsilon=2.0, delta=DELTA, x_clip_l2=2.0, x_clip=1.0, y_clip=1.0)
-    cal = proto.nldp_calibration(d, **kw)
+    cal = calib.nldp_calibration(d, **kw)
     with enable_x64():
-        keys = proto.user_keys(jax.random.PRNGKey(11), 0, M)
-        msg = proto.release_nldp(keys, np.tile(x, (M, 1)), np.full(M, y), **kw)
+        keys = rel.user_keys(jax.random.PRNGKey(11), 0, M)
+        msg = rel.release_nldp(keys, np.tile(x, (M, 1)), np.full(M, y), **kw)
         cov0, xy0 = clean_messages(x[None], np.array([y]), 2.0, 1.0, 1.0)
     for noisy, clean, sd in [(np.asarray(msg.cov_triu), cov0[0], cal.sd_cov), (np.asarray(msg.xy), xy0[0],
                                                                                cal.sd_xy)]:
@@ -123,11 +127,11 @@ def test_empirical_noise_scale_gaussian():
 def test_empirical_noise_scale_laplace():
     d, M = 10, 20000
     kw = dict(epsilon=1.0, delta=0.0, x_clip=1.0, y_clip=1.0, public_covariance=True, mechanism="laplace")
-    cal = proto.nldp_calibration(d, **kw)
+    cal = calib.nldp_calibration(d, **kw)
     x = np.ones(d) * 0.5
     with enable_x64():
-        msg = proto.release_nldp(proto.user_keys(jax.random.PRNGKey(12), 0, M), np.tile(x, (M, 1)),
-                                 np.full(M, 0.5), **kw)
+        msg = rel.release_nldp(rel.user_keys(jax.random.PRNGKey(12), 0, M), np.tile(x, (M, 1)),
+                               np.full(M, 0.5), **kw)
     z = np.asarray(msg.xy) - 0.25
     assert np.mean(np.abs(z)) / cal.scale_xy == pytest.approx(1.0, abs=0.02)  # E|Laplace(b)| = b
 
@@ -140,11 +144,11 @@ def test_aggregate_sd_over_repetitions():
     X = rng.standard_normal((n, d))
     y = rng.standard_normal(n)
     kw = dict(epsilon=1.0, delta=DELTA, x_clip=2.0, y_clip=2.0, public_covariance=True)
-    cal = proto.nldp_calibration(d, **kw)
+    cal = calib.nldp_calibration(d, **kw)
     _, xy0 = clean_messages(X, y, 1.0, 2.0, 2.0, public=True)
     with enable_x64():
-        keys = proto.user_keys(jax.random.PRNGKey(5), 0, n * reps)
-        msg = proto.release_nldp(keys, np.tile(X, (reps, 1)), np.tile(y, reps), **kw)
+        keys = rel.user_keys(jax.random.PRNGKey(5), 0, n * reps)
+        msg = rel.release_nldp(keys, np.tile(X, (reps, 1)), np.tile(y, reps), **kw)
     means = np.asarray(msg.xy).reshape(reps, n, d).mean(1) - xy0.mean(0)
     assert math.sqrt(n) * np.std(means) / cal.sd_xy == pytest.approx(1.0, abs=0.03)
 
@@ -157,18 +161,18 @@ def test_per_user_vs_simulator_in_distribution(mechanism):
     y = rng.standard_normal(n)
     kw = dict(epsilon=1.0, delta=DELTA if mechanism == "gaussian" else 0.0, x_clip_l2=2.0, x_clip=1.5,
               y_clip=1.5, mechanism=mechanism)
-    cal = proto.nldp_calibration(d, **kw)
+    cal = calib.nldp_calibration(d, **kw)
     cov0, xy0 = clean_messages(X, y, 2.0, 1.5, 1.5)
-    clean = proto.NLDPSums(jnp.asarray(cov0.sum(0)), jnp.asarray(xy0.sum(0)), jnp.asarray(float(n)))
+    clean = agg.NLDPSums(jnp.asarray(cov0.sum(0)), jnp.asarray(xy0.sum(0)), jnp.asarray(float(n)))
     with enable_x64():
-        msg = proto.release_nldp(proto.user_keys(jax.random.PRNGKey(8), 0, n * reps), np.tile(X, (reps, 1)),
-                                 np.tile(y, reps), **kw)
+        msg = rel.release_nldp(rel.user_keys(jax.random.PRNGKey(8), 0, n * reps), np.tile(X, (reps, 1)),
+                               np.tile(y, reps), **kw)
         per_user = np.concatenate([np.asarray(msg.cov_triu).reshape(reps, n, -1).sum(1),
                                    np.asarray(msg.xy).reshape(reps, n, d).sum(1)], axis=1)
         sims = []
         for i in range(reps):
-            s = proto.simulate_aggregate(jax.random.PRNGKey(1000 + i), clean, n, (cal.scale_cov, cal.scale_xy),
-                                         mechanism)
+            s = agg.simulate_aggregate(jax.random.PRNGKey(1000 + i), clean, n, (cal.scale_cov, cal.scale_xy),
+                                       mechanism)
             sims.append(np.concatenate([np.asarray(s.cov_triu), np.asarray(s.xy)]))
         sims = np.array(sims)
     centre = np.concatenate([cov0.sum(0), xy0.sum(0)])
@@ -187,7 +191,7 @@ def _stream(X, y, chunk, key=jax.random.PRNGKey(3), **extra):
     kw = dict(epsilon=1.0, delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
     kw.update(extra)
     with enable_x64():
-        s = proto.stream_nldp(key, [(X, y)], X.shape[1], chunk_size=chunk, **kw)
+        s = agg.stream_nldp(key, [(X, y)], X.shape[1], chunk_size=chunk, **kw)
         return np.concatenate([np.asarray(s.cov_triu), np.asarray(s.xy), [float(s.n_users)]])
 
 
@@ -200,27 +204,27 @@ def test_chunking_invariance_and_batch_agreement():
         np.testing.assert_allclose(_stream(X, y, c), ref, rtol=1e-12, atol=1e-9)
     # per-user batch release + aggregate gives the same sums as the streamed path
     with enable_x64():
-        msg = proto.release_nldp(proto.user_keys(jax.random.PRNGKey(3), 0, n), X, y, epsilon=1.0, delta=DELTA,
-                                 x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
-        s = proto.aggregate(msg)
-        one = proto.release_nldp(proto.user_keys(jax.random.PRNGKey(3), 5, 1)[0], X[5], y[5], epsilon=1.0,
-                                 delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
+        msg = rel.release_nldp(rel.user_keys(jax.random.PRNGKey(3), 0, n), X, y, epsilon=1.0, delta=DELTA,
+                               x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
+        s = agg.aggregate(msg)
+        one = rel.release_nldp(rel.user_keys(jax.random.PRNGKey(3), 5, 1)[0], X[5], y[5], epsilon=1.0,
+                               delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
     np.testing.assert_allclose(np.r_[np.asarray(s.cov_triu), np.asarray(s.xy), float(s.n_users)], ref,
                                rtol=1e-12, atol=1e-9)
     assert np.array_equal(np.asarray(one.xy), np.asarray(msg.xy[5]))
     # same key -> bit-identical; streamed start_index continues the user numbering
     assert np.array_equal(_stream(X, y, 7), _stream(X, y, 7))
     with enable_x64():
-        a = proto.stream_nldp(jax.random.PRNGKey(3), [(X[:25], y[:25])], d, chunk_size=7, epsilon=1.0,
-                              delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
-        b = proto.stream_nldp(jax.random.PRNGKey(3), [(X[25:], y[25:])], d, chunk_size=7, epsilon=1.0,
-                              delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0, start_index=25)
+        a = agg.stream_nldp(jax.random.PRNGKey(3), [(X[:25], y[:25])], d, chunk_size=7, epsilon=1.0,
+                            delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0)
+        b = agg.stream_nldp(jax.random.PRNGKey(3), [(X[25:], y[25:])], d, chunk_size=7, epsilon=1.0,
+                            delta=DELTA, x_clip_l2=3.0, x_clip=2.0, y_clip=2.0, start_index=25)
     np.testing.assert_allclose(np.asarray(a.xy) + np.asarray(b.xy), ref[-d - 1:-1], rtol=1e-12)
 
 
 def test_user_keys_past_two_to_the_32():
     key = jax.random.PRNGKey(0)
-    ks = np.asarray(proto.user_keys(key, 2 ** 32 - 1, 3))
+    ks = np.asarray(rel.user_keys(key, 2 ** 32 - 1, 3))
     assert np.array_equal(ks[0], np.asarray(jax.random.fold_in(key, 2 ** 32 - 1)))
     assert np.array_equal(ks[1], np.asarray(jax.random.fold_in(jax.random.fold_in(key, 1), 0)))
     assert len({tuple(k) for k in ks}) == 3
@@ -244,16 +248,16 @@ def test_sharded_four_devices_equal_one(devices_runner):
     out = devices_runner("""
         import json, jax, numpy as np
         from sparsestat.linalg import enable_x64
-        from sparsestat.privacy import protocol as proto
+        from sparsestat.privacy import aggregation as agg
         rng = np.random.default_rng(0)
         X, y = rng.standard_normal((203, 5)), rng.standard_normal(203)
         res = {}
         with enable_x64():
             for nd in (1, 4):
                 for pub in (False, True):
-                    s = proto.stream_nldp(jax.random.PRNGKey(4), [(X, y)], 5, epsilon=2.0, delta=1e-5,
-                                          x_clip_l2=None if pub else 3.0, x_clip=2.0, y_clip=2.0,
-                                          public_covariance=pub, chunk_size=64, n_devices=nd)
+                    s = agg.stream_nldp(jax.random.PRNGKey(4), [(X, y)], 5, epsilon=2.0, delta=1e-5,
+                                        x_clip_l2=None if pub else 3.0, x_clip=2.0, y_clip=2.0,
+                                        public_covariance=pub, chunk_size=64, n_devices=nd)
                     v = np.asarray(s.xy).tolist() + ([] if pub else np.asarray(s.cov_triu).tolist())
                     res[f"{nd}-{pub}"] = v + [float(s.n_users)]
         print(json.dumps({"devices": jax.device_count(), **res}))
@@ -268,7 +272,7 @@ def test_sharded_four_devices_equal_one(devices_runner):
 def _sums_from(A, b, n=1.0, d=None):
     d = len(b)
     iu = np.triu_indices(d)
-    return proto.NLDPSums(A[iu] * n, np.asarray(b) * n, float(n))
+    return agg.NLDPSums(A[iu] * n, np.asarray(b) * n, float(n))
 
 
 def test_noise_free_hook_topk_recovers_theta():
@@ -279,11 +283,11 @@ def test_noise_free_hook_topk_recovers_theta():
     X = rng.standard_normal((n, d))
     y = X @ theta + 0.1 * rng.standard_normal(n)
     cov, xy = clean_messages(X, y, 100.0, 100.0, 100.0)  # clip levels far above the data: no clipping
-    sums = proto.NLDPSums(cov.sum(0), xy.sum(0), float(n))
-    est = proto.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=100.0, threshold="topk", n_nonzero_coefs=k)
+    sums = agg.NLDPSums(cov.sum(0), xy.sum(0), float(n))
+    est = estim.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=100.0, threshold="topk", n_nonzero_coefs=k)
     assert set(np.flatnonzero(est.coef)) == {1, 5, 9}
     np.testing.assert_allclose(est.u, np.linalg.solve(X.T @ X, X.T @ y), rtol=1e-8)
-    ref = proto.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=100.0, threshold="topk", n_nonzero_coefs=k,
+    ref = estim.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=100.0, threshold="topk", n_nonzero_coefs=k,
                                 refit=True)
     A, b = X.T @ X / n, X.T @ y / n
     S = [1, 5, 9]
@@ -295,15 +299,15 @@ def test_soft_exact_zero_and_refit_empty():
     A = np.eye(4) * 2.0
     b = np.array([0.1, -0.3, 0.2, 0.05])
     sums = _sums_from(A, b)
-    est = proto.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, lam=0.16, refit=True)
+    est = estim.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, lam=0.16, refit=True)
     assert np.all(est.coef == 0.0) and est.lam == 0.16
-    est = proto.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, lam=0.1)
+    est = estim.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, lam=0.1)
     np.testing.assert_allclose(est.coef, [0.0, -0.05, 0.0, 0.0], atol=1e-15)
 
 
 def test_topk_ties_go_to_smaller_index():
     sums = _sums_from(np.eye(4), [0.5, -0.5, 0.5, 0.1])
-    est = proto.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, threshold="topk", n_nonzero_coefs=2)
+    est = estim.server_estimate(sums, sigmas=(0.0, 0.0), y_clip=1.0, threshold="topk", n_nonzero_coefs=2)
     np.testing.assert_array_equal(np.flatnonzero(est.coef), [0, 1])
 
 
@@ -311,22 +315,22 @@ def test_indefinite_covariance_warns_and_stays_finite():
     A = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, -0.5]])
     sums = _sums_from(A, [1.0, 0.5, 0.2])
     with pytest.warns(RuntimeWarning, match="not positive definite"):
-        est = proto.server_estimate(sums, sigmas=(1.0, 1.0), y_clip=1.0, lam=0.0)
+        est = estim.server_estimate(sums, sigmas=(1.0, 1.0), y_clip=1.0, lam=0.0)
     np.testing.assert_allclose(est.u, np.linalg.solve(A, [1.0, 0.5, 0.2]))
     assert est.indefinite and np.all(np.isfinite(est.coef))
     # singular: lstsq fallback with a warning, finite
     S = np.array([[1.0, 1.0], [1.0, 1.0]])
     with pytest.warns(RuntimeWarning):
-        est = proto.server_estimate(_sums_from(S, [1.0, 1.0]), sigmas=(0.0, 0.0), y_clip=1.0, lam=0.0)
+        est = estim.server_estimate(_sums_from(S, [1.0, 1.0]), sigmas=(0.0, 0.0), y_clip=1.0, lam=0.0)
     assert np.all(np.isfinite(est.coef))
     np.testing.assert_allclose(est.u, [0.5, 0.5])
     # stabilize: ridge adds mu = 2 sqrt(d) sigma1 / sqrt(n); psd_floor floors eigenvalues at mu
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = proto.server_estimate(sums, sigmas=(3.0, 1.0), y_clip=1.0, lam=0.0, stabilize="ridge")
+        r = estim.server_estimate(sums, sigmas=(3.0, 1.0), y_clip=1.0, lam=0.0, stabilize="ridge")
     mu = 2 * math.sqrt(3) * 3.0
     np.testing.assert_allclose(r.u, np.linalg.solve(A + mu * np.eye(3), [1.0, 0.5, 0.2]))
-    f = proto.server_estimate(sums, sigmas=(0.1, 1.0), y_clip=1.0, lam=0.0, stabilize="psd_floor")
+    f = estim.server_estimate(sums, sigmas=(0.1, 1.0), y_clip=1.0, lam=0.0, stabilize="psd_floor")
     w, V = np.linalg.eigh(A)
     Af = (V * np.maximum(w, 2 * math.sqrt(3) * 0.1)) @ V.T
     np.testing.assert_allclose(f.u, np.linalg.solve(Af, [1.0, 0.5, 0.2]), rtol=1e-10)
@@ -335,40 +339,40 @@ def test_indefinite_covariance_warns_and_stays_finite():
 def test_server_estimate_bad_input():
     sums = _sums_from(np.eye(3), [1.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="threshold"):
-        proto.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="hard")
+        estim.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="hard")
     with pytest.raises(ValueError, match="stabilize"):
-        proto.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, stabilize="shrink")
+        estim.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, stabilize="shrink")
     with pytest.raises(ValueError, match="n_nonzero_coefs"):
-        proto.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="topk")
+        estim.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="topk")
     with pytest.raises(ValueError, match="n_nonzero_coefs"):
-        proto.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="topk", n_nonzero_coefs=4)
+        estim.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, threshold="topk", n_nonzero_coefs=4)
     with pytest.raises(ValueError, match="lam"):
-        proto.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, lam=-1.0)
+        estim.server_estimate(sums, sigmas=(0, 0), y_clip=1.0, lam=-1.0)
 
 
 def test_release_bad_input(x64):
     key = jax.random.PRNGKey(0)
     kw = dict(epsilon=1.0, delta=DELTA, x_clip_l2=1.0, x_clip=1.0, y_clip=1.0)
     with pytest.raises(ValueError, match="one PRNG key per user"):
-        proto.release_nldp(key, np.ones((3, 2)), np.ones(3), **kw)
+        rel.release_nldp(key, np.ones((3, 2)), np.ones(3), **kw)
     with pytest.raises(ValueError, match="y must"):
-        proto.release_nldp(key, np.ones(2), np.ones(2), **kw)
+        rel.release_nldp(key, np.ones(2), np.ones(2), **kw)
     with pytest.raises(ValueError, match="x_clip"):
-        proto.release_nldp(key, np.ones(2), 1.0, epsilon=1.0, delta=DELTA, x_clip_l2=1.0, x_clip="auto",
-                           y_clip=1.0)
+        rel.release_nldp(key, np.ones(2), 1.0, epsilon=1.0, delta=DELTA, x_clip_l2=1.0, x_clip="auto",
+                         y_clip=1.0)
 
 
 def test_iht_groups_and_step():
-    g = proto.iht_groups(jax.random.PRNGKey(0), 11, 3)
+    g = iht_groups(jax.random.PRNGKey(0), 11, 3)
     assert [len(a) for a in g] == [4, 4, 3]
     allu = np.sort(np.concatenate(g))
     np.testing.assert_array_equal(allu, np.arange(11))
-    g2 = proto.iht_groups(jax.random.PRNGKey(0), 11, 3)
+    g2 = iht_groups(jax.random.PRNGKey(0), 11, 3)
     assert all(np.array_equal(a, b) for a, b in zip(g, g2))
     with pytest.raises(ValueError, match="n_rounds"):
-        proto.iht_groups(jax.random.PRNGKey(0), 2, 3)
+        iht_groups(jax.random.PRNGKey(0), 2, 3)
     theta = jnp.array([0.0, 0.0, 0.0])
-    out = proto.iht_step(theta, jnp.array([-4.0, 1.0, -6.0]), 2, step_size=1.0, n_nonzero_coefs=2, radius=1.0)
+    out = estim.iht_step(theta, jnp.array([-4.0, 1.0, -6.0]), 2, step_size=1.0, n_nonzero_coefs=2, radius=1.0)
     np.testing.assert_allclose(out, np.array([2.0, 0.0, 3.0]) / math.sqrt(13), rtol=1e-6)
 
 
@@ -378,5 +382,5 @@ def test_float32_release_warns_about_truncated_tails():
     key = jax.random.PRNGKey(0)
     with enable_x64(False):
         with pytest.warns(PrivacyWarning, match="truncated"):
-            proto.release_nldp(key, np.ones(3, np.float32), 1.0, epsilon=1.0, delta=DELTA, x_clip=1.0, y_clip=1.0,
-                               public_covariance=True)
+            rel.release_nldp(key, np.ones(3, np.float32), 1.0, epsilon=1.0, delta=DELTA, x_clip=1.0, y_clip=1.0,
+                             public_covariance=True)

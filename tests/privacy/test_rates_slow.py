@@ -14,16 +14,16 @@ def test_public_x_noise_slopes():
     for seed in (0, 1, 2):
         coef, snaps = exp._stream_pass(50, grid, seed, 10_000, 1_000_000)
         from sparsestat.datasets.ldp import ldp_public_bounds
-        from sparsestat.privacy import protocol as proto
+        from sparsestat.privacy import calibration as calib
 
         b = ldp_public_bounds(50)
         for n in grid:
             s = snaps[n]
             u_clean = np.linalg.solve(s["pub"], s["xy"] / n)
             for eps in eps_list:
-                g = proto.nldp_calibration(50, epsilon=eps, delta=1e-5, x_clip=b.x_clip, y_clip=b.y_clip,
+                g = calib.nldp_calibration(50, epsilon=eps, delta=1e-5, x_clip=b.x_clip, y_clip=b.y_clip,
                                            public_covariance=True)
-                lap = proto.nldp_calibration(50, epsilon=eps, delta=0.0, x_clip=b.x_clip, y_clip=b.y_clip,
+                lap = calib.nldp_calibration(50, epsilon=eps, delta=0.0, x_clip=b.x_clip, y_clip=b.y_clip,
                                              public_covariance=True, mechanism="laplace")
                 for name, cal, z in (("g", g, s["zg"]), ("l", lap, s["zl"])):
                     u = np.linalg.solve(s["pub"], (s["xy"] + cal.scale_xy * z) / n)
