@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 
-from .._validation import as_prng_key, check_choice, check_int, check_nonnegative, check_positive
+from .._validation import as_prng_key, check_choice, check_int, check_nonnegative, check_positive, store_params
 from ..linalg.cache import compiled_entry
 from .core import fit as fit_core
 from .extraction import EXTRACTIONS
@@ -108,27 +108,7 @@ class GEMSS(FittedSolutions, SelectorMixin, BaseEstimator):
                  n_prior_supports=100, likelihood="gaussian", lambda_jaccard=0.0, jaccard_union="soft",
                  lr=2e-3, batch_size=16, n_iter=5000, extraction="top", min_mu_threshold=0.2,
                  outlier_threshold=3.0, deduplicate=False, random_state=None):
-        self.n_components = n_components
-        self.sparsity = sparsity
-        self.prior = prior
-        self.var_slab = var_slab
-        self.var_spike = var_spike
-        self.weight_slab = weight_slab
-        self.weight_spike = weight_spike
-        self.student_df = student_df
-        self.student_scale = student_scale
-        self.n_prior_supports = n_prior_supports
-        self.likelihood = likelihood
-        self.lambda_jaccard = lambda_jaccard
-        self.jaccard_union = jaccard_union
-        self.lr = lr
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.extraction = extraction
-        self.min_mu_threshold = min_mu_threshold
-        self.outlier_threshold = outlier_threshold
-        self.deduplicate = deduplicate
-        self.random_state = random_state
+        store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .._validation import store_params
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from ..linalg.shapes import next_pow2
@@ -91,20 +92,7 @@ class LDPSparseRegression(LDPBase):
     def __init__(self, epsilon, delta=1e-5, *, x_clip_l2=None, x_clip=None, y_clip=None, threshold="soft",
                  lam=None, n_nonzero_coefs=None, public_X=None, mechanism="gaussian",
                  calibration="analytic", stabilize=None, refit=False, random_state=None):
-        self.epsilon = epsilon
-        self.delta = delta
-        self.x_clip_l2 = x_clip_l2
-        self.x_clip = x_clip
-        self.y_clip = y_clip
-        self.threshold = threshold
-        self.lam = lam
-        self.n_nonzero_coefs = n_nonzero_coefs
-        self.public_X = public_X
-        self.mechanism = mechanism
-        self.calibration = calibration
-        self.stabilize = stabilize
-        self.refit = refit
-        self.random_state = random_state
+        store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y, **kwargs):
@@ -191,15 +179,7 @@ class InteractiveLDPSparseRegression(LDPBase):
 
     def __init__(self, epsilon, delta=1e-5, *, n_nonzero_coefs, n_rounds=None, step_size=1.0, radius=1.0,
                  x_clip=None, y_clip=None, random_state=None):
-        self.epsilon = epsilon
-        self.delta = delta
-        self.n_nonzero_coefs = n_nonzero_coefs
-        self.n_rounds = n_rounds
-        self.step_size = step_size
-        self.radius = radius
-        self.x_clip = x_clip
-        self.y_clip = y_clip
-        self.random_state = random_state
+        store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y, **kwargs):
