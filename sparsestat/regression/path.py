@@ -46,7 +46,8 @@ def _resolve_alphas(X, y, alphas, eps, l1_ratio, positive, n_alphas_default=100)
 @compiled_entry
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, positive=False, tol=1e-6,
               max_iter=1000, return_n_iter=False, sample_weight=None, solver="auto"):
-    """Elastic-net path by working-set coordinate descent with warm starts.
+    """Elastic-net path by working-set coordinate descent with warm starts, the whole grid as one
+    compiled program (:func:`~sparsestat.regression.solve_path.solve_path`).
 
     Parameters
     ----------
@@ -72,7 +73,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     n_iters : (n_alphas,) or (n_targets, n_alphas), if ``return_n_iter``
     """
     from ._problem import design
-    from .solve import solve_batch
+    from .solve_path import solve_path
 
     X = check_array_arg(X, "X", ndim=2, dtype=np.float64)
     y = check_array_arg(y, "y", ndim=(1, 2), dtype=np.float64)
@@ -85,24 +86,18 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     alphas = _resolve_alphas(X, y, alphas, eps, l1_ratio, positive)
     Y = y[None, :] if y.ndim == 1 else y.T
     T, p = Y.shape[0], X.shape[1]
-    W = np.zeros((T, p)) if coef_init is None else np.broadcast_to(
-        check_array_arg(coef_init, "coef_init", shape=(p,), dtype=np.float64), (T, p)).copy()
-    coefs = np.zeros((T, p, alphas.size))
-    gaps = np.zeros((T, alphas.size))
-    iters = np.zeros((T, alphas.size), dtype=np.int64)
+    W = None if coef_init is None else np.broadcast_to(
+        check_array_arg(coef_init, "coef_init", shape=(p,), dtype=np.float64), (T, p))
     sw = None if sample_weight is None else np.asarray(sample_weight, float)[None]
+    pens = [L1(float(a), None, bool(positive)) if l1_ratio == 1.0 else L1L2(float(a), float(l1_ratio), None,
+                                                                            bool(positive)) for a in alphas]
     with enable_x64():
         Xs = design(X) if solver in ("auto", "ws_cd") else X  # one device copy for the whole path
-        warm = None  # residuals and correlations of W: they do not depend on alpha
-        for k, a in enumerate(alphas):
-            pen = (L1(float(a), None, bool(positive)) if l1_ratio == 1.0
-                   else L1L2(float(a), float(l1_ratio), None, bool(positive)))
-            res, warm = solve_batch(Xs, Y, Quadratic(), pen, solver=solver, tol=tol, max_iter=max_iter, W0=W,
-                                    sample_weights=sw, fit_intercept=False, warm=warm, return_warm=True)
-            W = np.asarray(res.coef)
-            coefs[:, :, k] = W
-            gaps[:, k] = np.asarray(res.gap)
-            iters[:, k] = np.asarray(res.n_iter)
+        res = solve_path(Xs, Y, Quadratic(), pens, solver=solver, tol=tol, max_iter=max_iter, W0=W,
+                         sample_weights=sw, fit_intercept=False)
+    coefs = np.moveaxis(np.asarray(res.coef, np.float64), 0, -1)      # (T, p, A)
+    gaps = np.asarray(res.gap, np.float64).T
+    iters = np.asarray(res.n_iter, np.int64).T
     if y.ndim == 1:
         coefs, gaps, iters = coefs[0], gaps[0], iters[0]
     if return_n_iter:

@@ -269,20 +269,24 @@ def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit, fit_intercept: bo
 
 # ----------------------------------------------------------------------------- paths
 @functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
-def ws_path(D, probs: Problem, pen_grid, w0, b0, targets, max_iter, *, ws_size: int, datafit, fit_intercept: bool):
+def ws_path(D, probs: Problem, pen_grid, w0, b0, targets, max_iter, start, *, ws_size: int, datafit,
+            fit_intercept: bool):
     """A grid of penalties (leading axis of ``pen_grid``'s leaves, decreasing regularisation) solved in
-    one ``lax.scan``, each problem warm-started at the previous solution (its ``lin`` and ``corr``
-    reused: they do not depend on the penalty). An alpha at which a working set outgrows ``ws_size``
-    stops the scan: it and the later ones are flagged ``stopped`` and the host resumes from there with
-    a larger bucket. Returns (w, b, gap, n_iter, converged, stopped, need), each with a leading grid axis."""
+    one ``lax.scan`` from grid index ``start`` (traced: a resumed path reuses the program), each problem
+    warm-started at the previous solution (its ``lin`` and ``corr`` reused: they do not depend on the
+    penalty). An alpha at which a working set outgrows ``ws_size`` stops the scan: it and the later ones
+    are flagged ``stopped`` and the host resumes there with a larger bucket. Returns (w, b, gap, n_iter,
+    converged, stopped, need), each with a leading grid axis (entries before ``start`` are not computed)."""
     dtype = D.dtype
     if b0 is None:
         b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
     lin0 = jax.vmap(lambda pr, w, b: datafit.lin(D, pr, w, b))(probs, w0, b0)
     corr0 = jax.vmap(lambda pr, ln: datafit.corr(D, pr, ln))(probs, lin0)
     T = w0.shape[0]
+    A = jax.tree_util.tree_leaves(pen_grid)[0].shape[0]
 
-    def step(carry, pen):
+    def step(carry, xs):
+        pen, k = xs
         w, b, lin, corr, stopped = carry
 
         def run(_):
@@ -295,12 +299,13 @@ def ws_path(D, probs: Problem, pen_grid, w0, b0, targets, max_iter, *, ws_size: 
                          jnp.zeros((T,), jnp.int32), jnp.zeros((T,), bool))
             return st, jnp.zeros((2,), jnp.int32)
 
-        st, (active, need) = lax.cond(stopped, skip, run, None)
-        out_now = (active > 0) & ~stopped          # outgrown here: resume from this alpha
-        stopped = stopped | out_now
+        idle = stopped | (k < start)
+        st, (active, need) = lax.cond(idle, skip, run, None)
+        outgrown = (active > 0) & ~idle          # resume from this alpha with a larger bucket
+        stopped = stopped | outgrown
         return (st.w, st.b, st.lin, st.corr, stopped), (st.w, st.b, st.gap, st.n_iter, st.converged, stopped,
                                                         need)
 
     init = (w0, b0, lin0, corr0, jnp.zeros((), bool))
-    _, outs = lax.scan(step, init, pen_grid)
+    _, outs = lax.scan(step, init, (pen_grid, jnp.arange(A)))
     return outs

@@ -1,0 +1,127 @@
+"""``solve_path``: T problems sharing X solved along a sequence of penalties (decreasing
+regularisation), each warm-started at the previous solution, as one compiled program.
+
+The working-set solvers run the whole grid as one ``lax.scan`` (:func:`~sparsestat.regression.working_set.ws_path`):
+no host round trip per alpha or per round; the host is re-entered only when a working set outgrows its
+bucket (the scan then resumes at that alpha with the next bucket, same program length). Other solvers
+(FISTA, IHT) are looped over :func:`~sparsestat.regression.solve.solve_batch`, warm-started the same way.
+This is what ``lasso_path`` / ``enet_path`` and the cross-validation estimators run.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from ..linalg.cache import compiled_entry
+from ._problem import Design, Problem, design
+from .solve import _pick_solver, _prepare_batch, solve_batch
+from .working_set import bucket_size, first_bucket, ws_path
+
+__all__ = ["solve_path", "PathResult"]
+
+
+class PathResult(NamedTuple):
+    """coef (A, T, p), intercept (A, T), gap (A, T) certificates, n_iter (A, T), converged (A, T); A the
+    grid, T the problems. numpy arrays."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    gap: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+
+
+def _stack(penalties, T, p_pad, dtype):
+    """The grid as one penalty whose leaves have leading axes (A, T) (host numpy); weights padded."""
+    def leaf(v):
+        v = np.asarray(v, dtype)
+        return np.broadcast_to(v, (T,) + v.shape)
+
+    grid = [jax.tree_util.tree_map(leaf, pen) for pen in penalties]
+    grid = jax.tree_util.tree_map(lambda *ls: np.stack(ls), *grid)
+    w = getattr(grid, "weights", None)
+    if w is not None and w.shape[-1] != p_pad:
+        grid = grid._replace_weights(np.pad(w, ((0, 0), (0, 0), (0, p_pad - w.shape[-1])), constant_values=1.0))
+    return grid
+
+
+@compiled_entry
+def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1000, W0=None,
+               sample_weights=None, fit_intercept=True) -> PathResult:
+    """Solve T problems sharing X along ``penalties`` (a sequence of A penalties of one kind, decreasing
+    regularisation), warm-starting each at the previous solution.
+
+    ``X`` (n, p) array or a :class:`~sparsestat.regression._problem.Design`; ``Y`` (T, n);
+    ``sample_weights`` (T, n), (n,) or None; ``W0`` (T, p) start at the first penalty. ``tol`` and
+    ``max_iter`` are per penalty, as in :func:`~sparsestat.regression.solve_batch`. Returns a
+    :class:`PathResult` (host arrays).
+    """
+    penalties = list(penalties)
+    if not penalties:
+        raise ValueError("penalties is empty")
+    name = _pick_solver(solver, datafit, penalties[0], False)
+    if name not in ("ws_cd", "ws_prox_newton"):
+        return _loop(X, Y, datafit, penalties, name, tol, max_iter, W0, sample_weights, fit_intercept)
+
+    D = X if isinstance(X, Design) else None
+    if D is None:
+        X = np.asarray(X)
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype if np.issubdtype(X.dtype, np.inexact) else float)
+        D = design(X, dtype=dtype)
+    dtype, (n, p), (n_pad, p_pad) = D.dtype, (D.n, D.p), D.shape
+    df = datafit.unweighted()
+    Y = df.encode(np.asarray(Y, dtype), np)
+    T = Y.shape[0]
+    sw = sample_weights if sample_weights is not None else datafit.sample_weight
+    S = np.ones((T, n), dtype) if sw is None else np.broadcast_to(np.asarray(sw, dtype), (T, n))
+    W = np.zeros((T, p_pad), dtype)
+    if W0 is not None:
+        W[:, :p] = np.broadcast_to(np.asarray(W0, dtype), (T, p))
+    Y = np.pad(Y, ((0, 0), (0, n_pad - n)))
+    S = np.pad(S, ((0, 0), (0, n_pad - n)))
+    grid = _stack(penalties, T, p_pad, dtype)
+    A = len(penalties)
+    first = jax.tree_util.tree_map(lambda a: a[0], grid)
+    Yd, Sd, Wd, grid_d, first_d = jax.device_put((Y, S, W, grid, first))
+    probs, targets = _prepare_batch(D, Yd, Sd, first_d, tol, df, fit_intercept=fit_intercept)
+
+    B = first_bucket(W, p_pad, df)
+    mi = np.int32(max_iter)
+    start, b0 = 0, None
+    coef = np.zeros((A, T, p_pad), dtype)
+    b = np.zeros((A, T), dtype)
+    gap = np.zeros((A, T), dtype)
+    n_iter = np.zeros((A, T), np.int32)
+    conv = np.zeros((A, T), bool)
+    while True:
+        outs = ws_path(D, probs, grid_d, Wd, b0, targets, mi, np.int32(start), ws_size=B, datafit=df,
+                       fit_intercept=fit_intercept)
+        w_o, b_o, g_o, it_o, c_o, stopped, need = jax.device_get(outs)   # the only device read
+        k = int(np.argmax(stopped)) if stopped.any() else A             # first alpha that outgrew B
+        sl = slice(start, k)
+        coef[sl], b[sl], gap[sl], n_iter[sl], conv[sl] = w_o[sl], b_o[sl], g_o[sl], it_o[sl], c_o[sl]
+        if k >= A:
+            break
+        # resume at alpha k from its partial iterate (a warm start), with the bucket it wants
+        Wd, b0 = jax.device_put((w_o[k], b_o[k]))
+        B = max(B, bucket_size(int(need[k]), p_pad))
+        start = k
+    xm, ym = jax.device_get((probs.xm, probs.ym))
+    b = np.stack([df.intercept(Problem(None, None, xm, ym), coef[a], b[a], fit_intercept, xp=np) for a in range(A)])
+    return PathResult(coef[:, :, :p], np.asarray(b, dtype), gap, n_iter, conv)
+
+
+def _loop(X, Y, datafit, penalties, name, tol, max_iter, W0, sample_weights, fit_intercept):
+    """Non-working-set solvers: one warm-started :func:`solve_batch` per penalty."""
+    out = []
+    W = W0
+    for pen in penalties:
+        res = solve_batch(X, Y, datafit, pen, solver=name, tol=tol, max_iter=max_iter, W0=W,
+                          sample_weights=sample_weights, fit_intercept=fit_intercept)
+        W = np.asarray(res.coef)
+        out.append(jax.device_get(res))
+    return PathResult(*(np.stack([np.asarray(getattr(r, f)) for r in out]) for f in
+                        ("coef", "intercept", "gap", "n_iter", "converged")))
