@@ -2,17 +2,19 @@
 
 Both generators draw from ``numpy.random.default_rng(random_state)`` and return numpy arrays. The
 measurement model is y = (H_1 kron ... kron H_I) x + n in row-major (``numpy.kron``) order: with
-X = x.reshape(N_1, ..., N_I), y.reshape(M_1, ..., M_I) = X x_1 H_1 ... x_I H_I.
+X = x.reshape(N_1, ..., N_I), y.reshape(M_1, ..., M_I) = X x_1 H_1 ... x_I H_I, computed by the one
+Kronecker apply of :mod:`sparsestat.linalg.modes` (its numpy form: no device, float64 whatever JAX's
+x64 flag says).
 """
 
 from __future__ import annotations
 
-from functools import reduce
 from typing import NamedTuple
 
 import numpy as np
 
 from .._validation import check_int, check_nonnegative, check_random_state, check_scalar_arg
+from ..linalg.modes import kron_matvec, kron_vectors
 
 __all__ = ["KroneckerProblem", "IRSProblem", "make_kronecker_sparse", "irs_mimo_channel", "ula_response",
            "angular_dictionary"]
@@ -35,22 +37,10 @@ class KroneckerProblem(NamedTuple):
     supports: tuple
 
 
-def _kron_all(vectors):
-    return reduce(np.kron, vectors)
-
-
 def _gauss(rng, shape, complex_):
     if complex_:
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
     return rng.standard_normal(shape)
-
-
-def _apply_kron(factors, x):
-    """(H_1 kron ... kron H_I) x by mode products (row-major order)."""
-    t = x.reshape([f.shape[1] for f in factors])
-    for k, f in enumerate(factors):
-        t = np.moveaxis(np.tensordot(f, t, axes=([1], [k])), 0, k)
-    return t.reshape(-1)
 
 
 def make_kronecker_sparse(factor_shapes, support_sizes, snr_db, *, kron_values: bool = True,
@@ -111,17 +101,17 @@ def make_kronecker_sparse(factor_shapes, support_sizes, snr_db, *, kron_values: 
                 v = np.zeros(s[1], dtype=vdtype)
                 v[sp] = _gauss(rng, len(sp), is_complex)
                 parts.append(v)
-            x = _kron_all(parts)
+            x = kron_vectors(parts, xp=np)
         else:
             masks = []
             for s, sp in zip(shapes, sup):
                 m = np.zeros(s[1])
                 m[sp] = 1.0
                 masks.append(m)
-            mask = _kron_all(masks) > 0
+            mask = kron_vectors(masks, xp=np) > 0
             x = np.zeros(mask.size, dtype=vdtype)
             x[mask] = np.sqrt(0.05) * _gauss(rng, int(mask.sum()), is_complex)
-        y0 = _apply_kron(facs, x)
+        y0 = kron_matvec(facs, x, xp=np)
         nv = float(np.mean(np.abs(y0) ** 2) / 10 ** (snr_db / 10))
         y = y0 + np.sqrt(nv) * _gauss(rng, y0.shape, is_complex)
         F.append(facs)

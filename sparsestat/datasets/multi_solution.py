@@ -29,6 +29,16 @@ def _binarize(y_latent: np.ndarray, ratio: float) -> np.ndarray:
     return (prob > np.quantile(prob, 1.0 - ratio)).astype(int)
 
 
+def _check_noise_options(noise_std, nan_ratio, binarize, binary_response_ratio):
+    """``noise_std`` >= 0, ``nan_ratio`` in [0, 1] and, with ``binarize``, ``binary_response_ratio`` in (0, 1)."""
+    noise_std = check_nonnegative(noise_std, "noise_std")
+    nan_ratio = check_in_interval(nan_ratio, "nan_ratio", 0.0, 1.0)
+    if binarize:
+        binary_response_ratio = check_in_interval(binary_response_ratio, "binary_response_ratio",
+                                                  0.0, 1.0, closed="neither")
+    return noise_std, nan_ratio, binary_response_ratio
+
+
 def make_multi_solution(n_samples: int = 100, n_features: int = 200, n_solutions: int = 3,
                         sparsity: int = 3, *, noise_std: float = 0.1, nan_ratio: float = 0.0,
                         binarize: bool = False, binary_response_ratio: float = 0.5,
@@ -87,11 +97,8 @@ def make_multi_solution(n_samples: int = 100, n_features: int = 200, n_solutions
     d = check_int(sparsity, "sparsity", lower=1)
     if d > p:
         raise ValueError(f"sparsity must be <= n_features ({p}), got {d}")
-    noise_std = check_nonnegative(noise_std, "noise_std")
-    nan_ratio = check_in_interval(nan_ratio, "nan_ratio", 0.0, 1.0)
-    if binarize:
-        binary_response_ratio = check_in_interval(binary_response_ratio, "binary_response_ratio",
-                                                  0.0, 1.0, closed="neither")
+    noise_std, nan_ratio, binary_response_ratio = _check_noise_options(noise_std, nan_ratio, binarize,
+                                                                       binary_response_ratio)
     rng = _seed_rng(random_state)
 
     supports = [rng.choice(p, d, replace=False) for _ in range(m)]
@@ -176,11 +183,8 @@ def make_overlapping_solutions(n_samples: int = 100, n_features: int = 200, n_so
     n_signal = ov + m * (d - ov)
     if n_signal > p:
         raise ValueError(f"the union of the supports ({n_signal} features) exceeds n_features ({p})")
-    noise_std = check_nonnegative(noise_std, "noise_std")
-    nan_ratio = check_in_interval(nan_ratio, "nan_ratio", 0.0, 1.0)
-    if binarize:
-        binary_response_ratio = check_in_interval(binary_response_ratio, "binary_response_ratio",
-                                                  0.0, 1.0, closed="neither")
+    noise_std, nan_ratio, binary_response_ratio = _check_noise_options(noise_std, nan_ratio, binarize,
+                                                                       binary_response_ratio)
     rng = _seed_rng(random_state)
 
     Z = rng.standard_normal((n, r))

@@ -1,5 +1,6 @@
-"""Kronecker helpers: vec/unvec, Kronecker products of vectors, nearest Kronecker (rank-one)
-approximation, and solves with Kronecker-structured matrices through factor eigendecompositions.
+"""Kronecker helpers: vec/unvec, nearest Kronecker (rank-one) approximation, and solves with
+Kronecker-structured matrices through factor eigendecompositions. Kronecker products of vectors
+(``kron_vectors``) and the Kronecker apply itself live in :mod:`.modes`.
 
 Layout: C order by default (``numpy.kron`` and ``numpy.reshape``); pass ``order="F"`` for the
 column-major layout of MATLAB, where ``kron(A, B) @ vec(X) == vec(B @ X @ A.T)``.
@@ -7,7 +8,6 @@ column-major layout of MATLAB, where ``kron(A, B) @ vec(X) == vec(B @ X @ A.T)``
 
 from __future__ import annotations
 
-from functools import reduce
 from typing import NamedTuple, Sequence
 
 import jax
@@ -15,13 +15,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import check_square
-from .operators import Kronecker, mode_product
+from .modes import kron_vectors
+from .operators import Kronecker
 from .ordering import eigh_each
 
 __all__ = [
     "vec",
     "unvec",
-    "kron_vectors",
     "nearest_kronecker",
     "KronEigh",
     "kron_eigh",
@@ -50,13 +50,6 @@ def unvec(x: jax.Array, shape: Sequence[int], order: str = "C") -> jax.Array:
     if order == "C":
         return jnp.reshape(x, shape)
     return jnp.transpose(jnp.reshape(x, shape[::-1]))
-
-
-def kron_vectors(vectors: Sequence[jax.Array]) -> jax.Array:
-    """kron(v_1, ..., v_K) of 1-D arrays, in C order (``numpy.kron`` order)."""
-    if len(vectors) == 0:
-        raise ValueError("vectors must be a non-empty sequence")
-    return reduce(lambda a, b: (a[:, None] * b[None, :]).reshape(-1), [jnp.asarray(v) for v in vectors])
 
 
 def _normalise_phase(u: jax.Array, r: jax.Array):

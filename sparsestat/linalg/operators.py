@@ -2,7 +2,8 @@
 
 Every operator has ``shape``, ``dtype``, ``matvec(x)`` (A x), ``rmatvec(y)`` (A^H y, the conjugate
 transpose), ``matmat``/``rmatmat`` (the same on the columns of a matrix), ``gram_diag()``
-(diag(A^H A), the squared column norms) and ``todense()``. ``Kronecker`` never forms the product.
+(diag(A^H A), the squared column norms) and ``todense()``. ``Kronecker`` never forms the product:
+it applies its factors by the mode products of :mod:`.modes`.
 
 Layout convention (C order, the same as ``numpy.kron`` with ``numpy.reshape``): for factors
 A_1 (m_1 x n_1), ..., A_K (m_K x n_K),
@@ -21,20 +22,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["LinearOperator", "Dense", "Kronecker", "ColumnScaled", "aslinearoperator", "mode_product"]
+from .modes import kron_matvec, kron_vectors
 
-
-def mode_product(tensor: jax.Array, matrix: jax.Array, mode: int) -> jax.Array:
-    """Multiply ``tensor`` along axis ``mode`` by ``matrix``: out[..., i, ...] = sum_j M[i, j] T[..., j, ...]."""
-    moved = jnp.moveaxis(tensor, mode, -1)
-    out = moved @ matrix.T
-    return jnp.moveaxis(out, -1, mode)
+__all__ = ["LinearOperator", "Dense", "Kronecker", "ColumnScaled", "aslinearoperator"]
 
 
 class LinearOperator:
-    """Base class: subclasses define ``shape``, ``dtype``, ``matvec``, ``rmatvec``, ``gram_diag``, ``todense``."""
+    """Base class: subclasses define ``shape``, ``dtype``, ``matvec``, ``rmatvec``, ``gram_diag``, ``todense``.
+
+    A subclass registered as a pytree (``jax.tree_util.register_pytree_node_class``) names its
+    array (or operator) attributes in ``_children``; flattening and unflattening follow from it.
+    """
 
     shape: tuple[int, int]
+    _children: tuple[str, ...] = ()
+
+    def tree_flatten(self):
+        return tuple(getattr(self, name) for name in self._children), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        for name, child in zip(cls._children, children):
+            setattr(obj, name, child)
+        return obj
 
     def matmat(self, X: jax.Array) -> jax.Array:
         """A @ X for a matrix X of shape (n, k)."""
@@ -65,6 +76,8 @@ class LinearOperator:
 class Dense(LinearOperator):
     """A dense matrix seen as an operator."""
 
+    _children = ("matrix",)
+
     def __init__(self, matrix: jax.Array):
         self.matrix = matrix
 
@@ -93,13 +106,6 @@ class Dense(LinearOperator):
 
     def todense(self):
         return self.matrix
-
-    def tree_flatten(self):
-        return (self.matrix,), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        return cls(*children)
 
     def __repr__(self):
         return f"Dense(shape={self.shape}, dtype={self.dtype})"
@@ -157,37 +163,26 @@ class Kronecker(LinearOperator):
         if x.shape[:1] != (n,):
             raise ValueError(f"{name} must have {n} rows to match the operator of shape {self.shape}, got shape {x.shape}")
 
+    def _apply(self, mats, v, name, n):
+        self._check_in(v, name, n)
+        return kron_matvec(mats, v)
+
+    def _adjoint_factors(self):
+        return [jnp.conj(f).T for f in self.factors]
+
     def matvec(self, x):
-        self._check_in(x, "x", self.shape[1])
-        t = jnp.reshape(x, self.in_shape)
-        for k, f in enumerate(self.factors):
-            t = mode_product(t, f, k)
-        return jnp.reshape(t, (-1,))
+        return self._apply(self.factors, x, "x", self.shape[1])
 
     def rmatvec(self, y):
-        self._check_in(y, "y", self.shape[0])
-        t = jnp.reshape(y, self.out_shape)
-        for k, f in enumerate(self.factors):
-            t = mode_product(t, jnp.conj(f).T, k)
-        return jnp.reshape(t, (-1,))
+        return self._apply(self._adjoint_factors(), y, "y", self.shape[0])
 
     def matmat(self, X):
-        self._check_in(X, "X", self.shape[1])
-        t = jnp.reshape(X, self.in_shape + (X.shape[-1],))
-        for k, f in enumerate(self.factors):
-            t = mode_product(t, f, k)
-        return jnp.reshape(t, (self.shape[0], X.shape[-1]))
+        return self._apply(self.factors, X, "X", self.shape[1])
 
     def rmatmat(self, Y):
-        self._check_in(Y, "Y", self.shape[0])
-        t = jnp.reshape(Y, self.out_shape + (Y.shape[-1],))
-        for k, f in enumerate(self.factors):
-            t = mode_product(t, jnp.conj(f).T, k)
-        return jnp.reshape(t, (self.shape[1], Y.shape[-1]))
+        return self._apply(self._adjoint_factors(), Y, "Y", self.shape[0])
 
     def gram_diag(self):
-        from .kron import kron_vectors
-
         return kron_vectors([jnp.sum(jnp.abs(f) ** 2, axis=0) for f in self.factors])
 
     def gram_factors(self) -> tuple[jax.Array, ...]:
@@ -212,6 +207,8 @@ class Kronecker(LinearOperator):
 @jax.tree_util.register_pytree_node_class
 class ColumnScaled(LinearOperator):
     """A @ diag(scale): column j of ``op`` multiplied by ``scale[j]`` (standardisation, preconditioning)."""
+
+    _children = ("op", "scale")
 
     def __init__(self, op, scale: jax.Array):
         self.op = aslinearoperator(op)
@@ -243,21 +240,14 @@ class ColumnScaled(LinearOperator):
     def todense(self):
         return self.op.todense() * self.scale[None, :]
 
-    def tree_flatten(self):
-        return (self.op, self.scale), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        obj.op, obj.scale = children
-        return obj
-
     def __repr__(self):
         return f"ColumnScaled({self.op!r})"
 
 
 @jax.tree_util.register_pytree_node_class
 class _Adjoint(LinearOperator):
+    _children = ("op",)
+
     def __init__(self, op):
         self.op = op
 
@@ -291,13 +281,6 @@ class _Adjoint(LinearOperator):
     @property
     def H(self):
         return self.op
-
-    def tree_flatten(self):
-        return (self.op,), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        return cls(*children)
 
 
 def aslinearoperator(A) -> LinearOperator:

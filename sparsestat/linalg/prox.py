@@ -99,15 +99,19 @@ def _best_candidate(z, candidates, penalty, step):
     return jnp.take_along_axis(C, idx[None], axis=0)[0]
 
 
+def _folded_input(z, alpha, gamma, step, *, gamma_min: float):
+    """Check the MCP/SCAD parameters (alpha >= 0, gamma > ``gamma_min``, step > 0); return z, sign(z), |z|."""
+    check_nonneg_value(alpha, "alpha")
+    check_greater(gamma, "gamma", gamma_min)
+    check_nonneg_value(step, "step", strict=True)
+    z = jnp.asarray(z)
+    return z, jnp.sign(z), jnp.abs(z)
+
+
 def prox_mcp(z: jax.Array, alpha, gamma, step=1.0) -> jax.Array:
     """Exact prox of step * MCP(alpha, gamma) for any step > 0 (including step >= gamma, where the 1-D
     problem is nonconvex): the best of 0, the middle-branch stationary point, sign(z) gamma alpha and z."""
-    check_nonneg_value(alpha, "alpha")
-    check_greater(gamma, "gamma", 1.0)
-    check_nonneg_value(step, "step", strict=True)
-    z = jnp.asarray(z)
-    s = jnp.sign(z)
-    az = jnp.abs(z)
+    z, s, az = _folded_input(z, alpha, gamma, step, gamma_min=1.0)
     denom = 1.0 - step / gamma
     mid = jnp.where(denom > 0, jnp.clip((az - step * alpha) / jnp.where(denom > 0, denom, 1.0), 0.0, gamma * alpha), 0.0)
     cands = [jnp.zeros_like(z), s * mid, s * gamma * alpha * jnp.ones_like(z), z]
@@ -117,12 +121,7 @@ def prox_mcp(z: jax.Array, alpha, gamma, step=1.0) -> jax.Array:
 def prox_scad(z: jax.Array, alpha, gamma, step=1.0) -> jax.Array:
     """Exact prox of step * SCAD(alpha, gamma): the best of the closed-form candidates (soft threshold,
     middle branch, z) and the branch boundaries, ties towards the smaller |t| (Gong et al. 2013)."""
-    check_nonneg_value(alpha, "alpha")
-    check_greater(gamma, "gamma", 2.0)
-    check_nonneg_value(step, "step", strict=True)
-    z = jnp.asarray(z)
-    s = jnp.sign(z)
-    az = jnp.abs(z)
+    z, s, az = _folded_input(z, alpha, gamma, step, gamma_min=2.0)
     t1 = jnp.clip(az - step * alpha, 0.0, alpha)
     d = gamma - 1.0 - step
     t2 = jnp.where(d > 0, jnp.clip(((gamma - 1.0) * az - step * gamma * alpha) / jnp.where(d > 0, d, 1.0),

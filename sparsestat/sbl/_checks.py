@@ -10,7 +10,8 @@ import numpy as np
 
 from .._validation import check_array_arg, check_int, check_nonnegative
 
-__all__ = ["as_factor_list", "check_y", "check_noise_var", "check_prune", "check_common"]
+__all__ = ["as_factor_list", "check_y", "check_kron_problem", "check_noise_var", "check_prune", "check_common",
+           "promote", "noise_var_array"]
 
 
 def _finite_jax(a, name):
@@ -61,6 +62,76 @@ def check_y(y, name: str = "y"):
     return check_array_arg(y, name, ndim=(1, 2), allow_complex=True)
 
 
+def check_kron_problem(factors, y, *, hint: str = ""):
+    """Validate a Kronecker problem: at least two factors, y (M,) or (B, M) with M = prod M_i.
+
+    Parameters
+    ----------
+    factors : list of 2-D (M_i, N_i) or 3-D per-problem (B, M_i, N_i) arrays, or a ``linalg.Kronecker``
+    y : array (M,) or (B, M)
+    hint : str
+        Appended to the message for fewer than two factors (e.g. where to go instead).
+
+    Returns
+    -------
+    (factors, y, batch, factor_axes)
+        The checked factors (list) and y; ``batch`` = B or None; ``factor_axes[i]`` = 0 for a per-problem
+        (3-D) factor, None for a shared one.
+    """
+    facs = as_factor_list(factors, "factors", allow_batched=True)
+    if len(facs) < 2:
+        raise ValueError(f"factors must hold at least 2 matrices, got {len(facs)}{hint}")
+    y = check_y(y)
+    batch = int(y.shape[0]) if y.ndim == 2 else None
+    factor_axes = []
+    for i, f in enumerate(facs):
+        if f.ndim == 3:
+            if batch is None or f.shape[0] != batch:
+                raise ValueError(f"factors[{i}] is 3-D (shape {tuple(f.shape)}); a per-problem factor needs a "
+                                 f"batch of y with the same leading size, got y of shape {tuple(y.shape)}")
+            factor_axes.append(0)
+        else:
+            factor_axes.append(None)
+    M = int(np.prod([f.shape[-2] for f in facs]))
+    if y.shape[-1] != M:
+        raise ValueError(f"y must have length prod(M_i) = {M} (factor rows {[int(f.shape[-2]) for f in facs]}), "
+                         f"got {y.shape[-1]}")
+    return facs, y, batch, tuple(factor_axes)
+
+
+def promote(y, arrays):
+    """Cast ``y`` and ``arrays`` to one inexact dtype: their common type, integers promoted to floating.
+
+    The one dtype rule of the SBL entry points (mixed real/complex and integer inputs are promoted; a
+    core computes in the dtype it is given).
+
+    Parameters
+    ----------
+    y : array
+    arrays : sequence of arrays (dictionary or factors)
+
+    Returns
+    -------
+    (y, arrays, rdtype)
+        jax arrays of the common dtype (``arrays`` as a list) and its real counterpart.
+    """
+    jy = jnp.asarray(y)
+    ja = [jnp.asarray(a) for a in arrays]
+    dtype = jnp.result_type(jy, *ja)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(dtype, jnp.float32)
+    jy = jy.astype(dtype)
+    return jy, [a.astype(dtype) for a in ja], jnp.real(jy).dtype
+
+
+def noise_var_array(noise_var, batch: int | None, rdtype, fill: float = 0.0):
+    """The checked ``noise_var`` (or ``fill`` where it is None) as a traced array: () or (B,) of ``rdtype``."""
+    shape = () if batch is None else (batch,)
+    if noise_var is None:
+        return jnp.full(shape, fill, rdtype)
+    return jnp.broadcast_to(jnp.asarray(noise_var, rdtype), shape)
+
+
 def check_noise_var(noise_var, batch: int | None):
     """None (learn) or a positive scalar / (B,) array."""
     if noise_var is None:
@@ -95,6 +166,7 @@ def check_prune(prune, n_factors: int, name: str = "prune") -> tuple:
 
 
 def check_common(max_iter, tol, prune_abs):
+    """``max_iter`` >= 1, ``tol`` >= 0 and ``prune_abs`` >= 0, checked."""
     max_iter = check_int(max_iter, "max_iter", lower=1)
     tol = check_nonnegative(tol, "tol")
     prune_abs = check_nonnegative(prune_abs, "prune_abs")

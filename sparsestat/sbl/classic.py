@@ -8,18 +8,19 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._validation import check_array_arg, check_choice
 from ..linalg.cache import compiled_entry
-from ._checks import check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, em_merge, em_split, per_device, resolve_lanes, run_em, run_em_pool
+from ._checks import check_common, check_noise_var, check_prune, check_y, noise_var_array, promote
+from .em import EMConfig, em_merge, em_split, initial_noise_var, per_device, resolve_lanes, run_em, run_em_pool
 from .posterior import dense_estep
 
 __all__ = ["sbl", "sbl_core", "sbl_parts", "ClassicConfig"]
 
 
 class ClassicConfig(NamedTuple):
+    """Options of :func:`sbl_core`: the gamma ``update`` rule ("em" or "mackay") and the EM loop's."""
+
     update: str
     em: EMConfig
 
@@ -43,11 +44,7 @@ def sbl_parts(Phi: jax.Array, y: jax.Array, noise_var: jax.Array, cfg: ClassicCo
         ok = act & (denom > 0)
         return (jnp.where(ok, jnp.abs(e.mean) ** 2 / jnp.where(ok, denom, 1.0), 0.0).astype(rdtype),)
 
-    if cfg.em.learn_noise:
-        nv0 = 0.1 * jnp.var(y).astype(rdtype)
-    else:
-        nv0 = jnp.asarray(noise_var, rdtype)
-    return estep, mstep, (jnp.ones(N, rdtype),), y, nv0
+    return estep, mstep, (jnp.ones(N, rdtype),), y, initial_noise_var(y, noise_var, cfg.em)
 
 
 def sbl_core(Phi: jax.Array, y: jax.Array, noise_var: jax.Array, cfg: ClassicConfig):
@@ -156,18 +153,8 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
     max_iter, tol, prune_abs = check_common(max_iter, tol, prune_abs)
     prune_t = check_prune(prune, 1)
 
-    jP = jnp.asarray(Phi)
-    jy = jnp.asarray(y)
-    dtype = jnp.result_type(jy, jP)
-    if not jnp.issubdtype(dtype, jnp.inexact):
-        dtype = jnp.result_type(dtype, jnp.float32)
-    jP = jP.astype(dtype)
-    jy = jy.astype(dtype)
-    rdtype = jnp.real(jy).dtype
-    if nv is None:
-        jnv = jnp.zeros((B,) if batched else (), rdtype)
-    else:
-        jnv = jnp.broadcast_to(jnp.asarray(nv, rdtype), (B,) if batched else ())
+    jy, (jP,), rdtype = promote(y, [Phi])
+    jnv = noise_var_array(nv, B, rdtype)
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, update, bool(return_trace))
     key, nums = _split(ClassicConfig(update, em))
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0

@@ -22,11 +22,11 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._validation import check_int
-from ..linalg.kron import kron_vectors as kron_full
+from ..linalg.modes import kron_vectors as kron_full
 from .posterior import EStep
 from .results import SBLResult, SBLTrace
 
-__all__ = ["EMConfig", "EMState", "em_init", "em_step", "em_done", "em_finish", "run_em", "run_em_pool",
+__all__ = ["EMConfig", "EMState", "initial_noise_var", "em_init", "em_step", "em_done", "em_finish", "run_em", "run_em_pool",
            "resolve_lanes", "per_device", "kron_full", "prune_masks", "em_split", "em_merge"]
 
 
@@ -76,6 +76,14 @@ def prune_masks(gammas, masks, prune, prune_abs):
         keep = keep & ((prune_abs <= 0) | (g >= prune_abs))
         out.append(jnp.where(jnp.any(keep), keep, m))
     return tuple(out)
+
+
+def initial_noise_var(y: jax.Array, noise_var: jax.Array, cfg: EMConfig) -> jax.Array:
+    """Starting noise variance: 0.1 var(y) when it is learnt, else the given one (real dtype of y)."""
+    rdtype = jnp.real(y).dtype
+    if cfg.learn_noise:
+        return 0.1 * jnp.var(y).astype(rdtype)
+    return jnp.asarray(noise_var, rdtype)
 
 
 class EMState(NamedTuple):

@@ -7,12 +7,19 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import validate_estimator_data
+from .._validation import store_params, validate_estimator_data
 from ..exceptions import warn_not_converged
 from ..linalg.cache import compiled_entry
+from ..linalg.modes import kron_matvec
+from ..linalg.operators import Kronecker
 from ..linalg.precision import enable_x64
 
 __all__ = ["SBLRegression", "KroneckerSBL"]
+
+
+def _factor_arrays(X) -> list:
+    """The factors of a Kronecker dictionary (a ``linalg.Kronecker`` or a list of arrays) as numpy arrays."""
+    return [np.asarray(f) for f in (X.factors if isinstance(X, Kronecker) else X)]
 
 
 class SBLRegression(RegressorMixin, BaseEstimator):
@@ -65,13 +72,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
 
     def __init__(self, *, update: str = "em", noise_var=None, max_iter: int = 300, tol: float = 1e-4,
                  prune: float = 1e-3, prune_abs: float = 0.0, fit_intercept: bool = True):
-        self.update = update
-        self.noise_var = noise_var
-        self.max_iter = max_iter
-        self.tol = tol
-        self.prune = prune
-        self.prune_abs = prune_abs
-        self.fit_intercept = fit_intercept
+        store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y):
@@ -147,20 +148,11 @@ class KroneckerSBL(BaseEstimator):
     def __init__(self, method: str = "svd", *, block_sizes=None, coupling: float = 0.8, noise_var=None,
                  max_iter: int = 150, tol: float = 1e-4, prune=None, prune_abs: float = 0.0,
                  init: str = "normalised"):
-        self.method = method
-        self.block_sizes = block_sizes
-        self.coupling = coupling
-        self.noise_var = noise_var
-        self.max_iter = max_iter
-        self.tol = tol
-        self.prune = prune
-        self.prune_abs = prune_abs
-        self.init = init
+        store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y):
         """Fit to the Kronecker dictionary X (operator or list of factors) and measurements y. Returns self."""
-        from ..linalg.operators import Kronecker
         from .kron_sbl import kron_sbl
 
         with enable_x64():
@@ -180,8 +172,7 @@ class KroneckerSBL(BaseEstimator):
             self.support_ = [tuple(np.flatnonzero(g[b] > 0) for g in self.gamma_) for b in range(self.coef_.shape[0])]
         else:
             self.support_ = tuple(np.flatnonzero(g > 0) for g in self.gamma_)
-        facs = X.factors if isinstance(X, Kronecker) else X
-        self._factors = [np.asarray(f) for f in facs]
+        self._factors = _factor_arrays(X)
         self.n_features_in_ = int(np.prod([f.shape[-1] for f in self._factors]))
         if not np.all(cv):
             warn_not_converged(f"KroneckerSBL(method={self.method!r})", int(np.max(it)), self.max_iter, tol=self.tol,
@@ -190,26 +181,10 @@ class KroneckerSBL(BaseEstimator):
 
     def predict(self, X=None):
         """H coef_ with the fitted dictionary (X=None) or another Kronecker dictionary X."""
-        from .posterior import multi_mode
-
         check_is_fitted(self, "coef_")
-        if X is None:
-            facs = self._factors
-        else:
-            from ..linalg.operators import Kronecker
-
-            facs = [np.asarray(f) for f in (X.factors if isinstance(X, Kronecker) else X)]
-
-        def one(fs, c):
-            t = c.reshape([f.shape[-1] for f in fs])
-            for k, f in enumerate(fs):
-                t = np.moveaxis(np.tensordot(f, t, axes=([1], [k])), 0, k)
-            return t.reshape(-1)
-
+        facs = self._factors if X is None else _factor_arrays(X)
+        # numpy on the host (numpy in, numpy out, float64 whatever JAX's x64 flag): linalg.modes with xp=np
         if self.coef_.ndim == 1:
-            return one(facs, self.coef_)
-        out = []
-        for b in range(self.coef_.shape[0]):
-            fs = [f[b] if f.ndim == 3 else f for f in facs]
-            out.append(one(fs, self.coef_[b]))
-        return np.stack(out)
+            return kron_matvec(facs, self.coef_, xp=np)
+        return np.stack([kron_matvec([f[b] if f.ndim == 3 else f for f in facs], self.coef_[b], xp=np)
+                         for b in range(self.coef_.shape[0])])

@@ -12,8 +12,8 @@ import numpy as np
 
 from .._validation import check_choice, check_in_interval, check_int, check_nonnegative
 from ..linalg.cache import compiled_entry
-from ._checks import as_factor_list, check_common, check_noise_var, check_prune, check_y
-from .em import EMConfig, em_merge, em_split, per_device, resolve_lanes, run_em, run_em_pool
+from ._checks import check_common, check_kron_problem, check_noise_var, check_prune, noise_var_array, promote
+from .em import EMConfig, em_merge, em_split, initial_noise_var, per_device, resolve_lanes, run_em, run_em_pool
 from .msteps import am_mstep, block_am_mstep, coupling_matrix, ksbl_mstep, svd_mstep
 from .posterior import kron_estep
 
@@ -76,11 +76,7 @@ def kron_parts(factors: tuple, y: jax.Array, noise_var: jax.Array, cfg: KronConf
             return block_am_mstep(Lam, sizes, gammas, masks, couplings, tol=cfg.am_tol, max_inner=9, eps=_BLOCK_EPS)
         return am_mstep(Lam, sizes, gammas, masks, cfg.am_tol, cfg.am_max_inner)
 
-    if cfg.em.learn_noise:
-        nv0 = 0.1 * jnp.var(y).astype(rdtype)
-    else:
-        nv0 = jnp.asarray(noise_var, rdtype)
-    return estep, mstep, gammas0, y, nv0
+    return estep, mstep, gammas0, y, initial_noise_var(y, noise_var, cfg.em)
 
 
 def kron_sbl_core(factors: tuple, y: jax.Array, noise_var: jax.Array, cfg: KronConfig):
@@ -203,28 +199,11 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
     """
     method = check_choice(method, "method", ("svd", "am", "ksbl"))
     init = check_choice(init, "init", ("normalised", "ones"))
-    facs = as_factor_list(factors, "factors", allow_batched=True)
+    facs, y, B, factor_axes = check_kron_problem(
+        factors, y, hint="; use sparsestat.sbl.sbl for a single dense dictionary")
     I = len(facs)
-    if I < 2:
-        raise ValueError(f"factors must hold at least 2 matrices, got {I}; use sparsestat.sbl.sbl for a "
-                         "single dense dictionary")
-    y = check_y(y)
-    batched = y.ndim == 2
-    B = int(y.shape[0]) if batched else None
-    factor_axes = []
-    for i, f in enumerate(facs):
-        if f.ndim == 3:
-            if not batched or f.shape[0] != B:
-                raise ValueError(f"factors[{i}] is 3-D (shape {tuple(f.shape)}); a per-problem factor needs a "
-                                 f"batch of y with the same leading size, got y of shape {tuple(y.shape)}")
-            factor_axes.append(0)
-        else:
-            factor_axes.append(None)
+    batched = B is not None
     sizes = tuple(int(f.shape[-1]) for f in facs)
-    M = int(np.prod([f.shape[-2] for f in facs]))
-    if y.shape[-1] != M:
-        raise ValueError(f"y must have length prod(M_i) = {M} (factor rows {[int(f.shape[-2]) for f in facs]}), "
-                         f"got {y.shape[-1]}")
     nv = check_noise_var(noise_var, B)
     max_iter, tol, prune_abs = check_common(max_iter, tol, prune_abs)
     coupling = check_in_interval(coupling, "coupling", 0.0, 1.0, closed="left")
@@ -244,24 +223,13 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
     am_tol = check_nonnegative(am_tol, "am_tol")
     am_max_inner = check_int(am_max_inner, "am_max_inner", lower=1)
 
-    # common dtype (promote integers and mixed real/complex)
-    jf = [jnp.asarray(f) for f in facs]
-    jy = jnp.asarray(y)
-    dtype = jnp.result_type(jy, *jf)
-    if not jnp.issubdtype(dtype, jnp.inexact):
-        dtype = jnp.result_type(dtype, jnp.float32)
-    jf = [f.astype(dtype) for f in jf]
-    jy = jy.astype(dtype)
-    rdtype = jnp.real(jy).dtype
-    if nv is None:
-        jnv = jnp.zeros((B,) if batched else (), rdtype)
-    else:
-        jnv = jnp.broadcast_to(jnp.asarray(nv, rdtype), (B,) if batched else ())
+    jy, jf, rdtype = promote(y, facs)
+    jnv = noise_var_array(nv, B, rdtype)
 
     em = EMConfig(max_iter, float(tol), prune_t, float(prune_abs), nv is None, "em", bool(return_trace))
     key, nums = _split(KronConfig(method, sizes, init, float(am_tol), am_max_inner, block_sizes, float(coupling),
                                   em))
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
-    fn = _compiled(key, batched, tuple(factor_axes), mesh if batched else None, nl)
+    fn = _compiled(key, batched, factor_axes, mesh if batched else None, nl)
     res, trace = fn(jf, jy, jnv, nums)
     return (res, trace) if return_trace else res

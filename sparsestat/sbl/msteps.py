@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ..linalg.kron import kron_vectors as _kron_full
 from ..linalg.kron import nearest_kronecker
+from ..linalg.modes import kron_vectors as _kron_full
 from ..linalg.spectral import leading_singular_triplet
 
 __all__ = ["svd_mstep", "am_sweep", "am_mstep", "q_value", "normalise_factors", "nnls", "coupling_matrix",
@@ -110,10 +110,10 @@ def q_value(Lam: jax.Array, gammas: Sequence[jax.Array], masks: Sequence[jax.Arr
     return jnp.sum(jnp.where(m, jnp.log(gs) + Lam / gs, 0.0))
 
 
-def am_mstep(Lam: jax.Array, sizes: Sequence[int], gammas: Sequence[jax.Array], masks: Sequence[jax.Array],
-             tol: float, max_inner: int) -> tuple:
-    """AM-KroSBL M-step: sweeps until ||kron(gamma) change|| / ||kron(gamma)|| < tol or ``max_inner`` sweeps."""
-    T = jnp.reshape(Lam, tuple(sizes))
+def _sweep_until(sweep, gammas: Sequence[jax.Array], tol, max_inner, dtype) -> tuple:
+    """Repeat ``gammas <- sweep(gammas)`` until ||kron(gamma) change|| / ||kron(gamma)|| < ``tol`` or
+    ``max_inner`` sweeps (the inner loop of AM- and PC-KroSBL; ``tol`` and ``max_inner`` may be traced).
+    ``dtype`` is the real dtype of the change (that of Lambda)."""
 
     def cond(c):
         k, _, ch = c
@@ -122,14 +122,21 @@ def am_mstep(Lam: jax.Array, sizes: Sequence[int], gammas: Sequence[jax.Array], 
     def body(c):
         k, gs, _ = c
         old = _kron_full(list(gs))
-        new = am_sweep(T, gs, masks)
+        new = sweep(gs)
         nf = _kron_full(list(new))
-        ch = jnp.linalg.norm(nf - old) / jnp.maximum(jnp.linalg.norm(old), _tiny(Lam.dtype))
+        ch = jnp.linalg.norm(nf - old) / jnp.maximum(jnp.linalg.norm(old), _tiny(dtype))
         return k + 1, new, ch
 
-    init = (jnp.zeros((), jnp.int32), tuple(gammas), jnp.asarray(jnp.inf, Lam.dtype))
+    init = (jnp.zeros((), jnp.int32), tuple(gammas), jnp.asarray(jnp.inf, dtype))
     _, gs, _ = lax.while_loop(cond, body, init)
     return gs
+
+
+def am_mstep(Lam: jax.Array, sizes: Sequence[int], gammas: Sequence[jax.Array], masks: Sequence[jax.Array],
+             tol: float, max_inner: int) -> tuple:
+    """AM-KroSBL M-step: sweeps until ||kron(gamma) change|| / ||kron(gamma)|| < tol or ``max_inner`` sweeps."""
+    T = jnp.reshape(Lam, tuple(sizes))
+    return _sweep_until(lambda gs: am_sweep(T, gs, masks), gammas, tol, max_inner, Lam.dtype)
 
 
 def ksbl_mstep(Lam: jax.Array, sizes: Sequence[int], gammas: Sequence[jax.Array],
@@ -220,18 +227,4 @@ def block_am_mstep(Lam: jax.Array, sizes: Sequence[int], gammas: Sequence[jax.Ar
             gs[i] = h
         return normalise_factors(gs)
 
-    def cond(c):
-        k, _, ch = c
-        return (k < max_inner) & (ch >= tol)
-
-    def body(c):
-        k, gs, _ = c
-        old = _kron_full(list(gs))
-        new = sweep(gs)
-        nf = _kron_full(list(new))
-        ch = jnp.linalg.norm(nf - old) / jnp.maximum(jnp.linalg.norm(old), _tiny(Lam.dtype))
-        return k + 1, new, ch
-
-    init = (jnp.zeros((), jnp.int32), tuple(gammas), jnp.asarray(jnp.inf, Lam.dtype))
-    _, gs, _ = lax.while_loop(cond, body, init)
-    return gs
+    return _sweep_until(sweep, gammas, tol, max_inner, Lam.dtype)

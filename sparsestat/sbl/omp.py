@@ -17,8 +17,8 @@ from jax import lax
 
 from .._validation import check_nonnegative
 from ..linalg.cache import compiled_entry
-from ._checks import as_factor_list, check_y
-from .posterior import multi_mode
+from ..linalg.modes import multi_mode
+from ._checks import check_kron_problem, noise_var_array, promote
 from .results import OMPResult
 
 __all__ = ["kron_omp", "kron_omp_core"]
@@ -39,7 +39,6 @@ def kron_omp_core(factors, y, max_per_mode: tuple, tol, noise_var):
     I = len(factors)
     Y = jnp.reshape(y, out_shape)
     ynorm = jnp.linalg.norm(y)
-    rdtype = jnp.real(y).dtype
     cap = int(sum(max_per_mode))
     caps = jnp.asarray(max_per_mode)
     M = y.shape[0]
@@ -110,23 +109,8 @@ def kron_omp(factors, y, *, max_per_mode, tol: float = 1e-2, noise_var=None) -> 
     OMPResult(coef, supports, n_iter); ``supports[i]`` lists the selected indices of mode i in the order
     chosen, padded with -1.
     """
-    facs = as_factor_list(factors, "factors", allow_batched=True)
-    if len(facs) < 2:
-        raise ValueError(f"factors must hold at least 2 matrices, got {len(facs)}")
-    y = check_y(y)
-    batched = y.ndim == 2
-    B = int(y.shape[0]) if batched else None
-    axes = []
-    for i, f in enumerate(facs):
-        if f.ndim == 3:
-            if not batched or f.shape[0] != B:
-                raise ValueError(f"factors[{i}] is 3-D; a per-problem factor needs a batch of y of the same size")
-            axes.append(0)
-        else:
-            axes.append(None)
-    M = int(np.prod([f.shape[-2] for f in facs]))
-    if y.shape[-1] != M:
-        raise ValueError(f"y must have length prod(M_i) = {M}, got {y.shape[-1]}")
+    facs, y, B, axes = check_kron_problem(factors, y)
+    batched = B is not None
     if np.ndim(max_per_mode) == 0:
         max_per_mode = [max_per_mode] * len(facs)
     mpm = tuple(int(k) for k in max_per_mode)
@@ -139,14 +123,7 @@ def kron_omp(factors, y, *, max_per_mode, tol: float = 1e-2, noise_var=None) -> 
     tol = check_nonnegative(tol, "tol")
     if noise_var is not None and (np.any(np.asarray(noise_var) <= 0) or not np.all(np.isfinite(noise_var))):
         raise ValueError(f"noise_var must be > 0 (or None), got {noise_var!r}")
-    jf = [jnp.asarray(f) for f in facs]
-    jy = jnp.asarray(y)
-    dtype = jnp.result_type(jy, *jf)
-    if not jnp.issubdtype(dtype, jnp.inexact):
-        dtype = jnp.result_type(dtype, jnp.float32)
-    jf = [f.astype(dtype) for f in jf]
-    jy = jy.astype(dtype)
-    rdtype = jnp.real(jy).dtype
-    nv = jnp.broadcast_to(jnp.asarray(-1.0 if noise_var is None else noise_var, rdtype), (B,) if batched else ())
+    jy, jf, rdtype = promote(y, facs)
+    nv = noise_var_array(noise_var, B, rdtype, fill=-1.0)
     # tol as a weakly typed scalar: it promotes as the Python literal it replaces
-    return _compiled(mpm, batched, tuple(axes))(jf, jy, nv, jnp.asarray(float(tol)))
+    return _compiled(mpm, batched, axes)(jf, jy, nv, jnp.asarray(float(tol)))

@@ -20,14 +20,15 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 
 from ..linalg.cache import compiled_entry
+from ..linalg.modes import kron_vectors, multi_mode
 from ..linalg.ordering import eigh_each
+from ._checks import as_factor_list, promote
 from .results import Posterior
 
-__all__ = ["kron_posterior", "dense_posterior", "EStep", "kron_estep", "dense_estep", "multi_mode"]
+__all__ = ["kron_posterior", "dense_posterior", "EStep", "kron_estep", "dense_estep"]
 
 
 class EStep(NamedTuple):
@@ -40,26 +41,11 @@ class EStep(NamedTuple):
     dof: jax.Array        # sum_n (1 - Sigma_nn / gamma_n) over active n
 
 
-def multi_mode(tensor: jax.Array, mats: Sequence[jax.Array]) -> jax.Array:
-    """Apply ``mats[k]`` along axis k of ``tensor`` for every k (a Kronecker product applied to a tensor)."""
-    t = tensor
-    for k, m in enumerate(mats):
-        t = jnp.moveaxis(jnp.tensordot(m, t, axes=([1], [k])), 0, k)
-    return t
-
-
-def _outer(vectors: Sequence[jax.Array]) -> jax.Array:
-    """Outer product tensor v_1 o v_2 o ... (its C-order ravel is kron(v_1, ..., v_I))."""
-    t = vectors[0]
-    for v in vectors[1:]:
-        t = t[..., None] * v
-    return t
-
-
 def kron_estep(factors: Sequence[jax.Array], gammas: Sequence[jax.Array], y: jax.Array,
                noise_var: jax.Array) -> EStep:
     """Exact posterior for H = kron(factors), gamma = kron(gammas), through factor eigendecompositions."""
     out_shape = tuple(int(f.shape[0]) for f in factors)
+    in_shape = tuple(int(f.shape[1]) for f in factors)
     Us, ps, Gs = [], [], []
     HGs, Cs = [], []
     for H, g in zip(factors, gammas):
@@ -73,13 +59,13 @@ def kron_estep(factors: Sequence[jax.Array], gammas: Sequence[jax.Array], y: jax
         ps.append(jnp.maximum(p, 0.0))
         Gs.append(jnp.conj(HG).T @ U)            # diag(gamma) H^H U  (gamma real)
     sig = jnp.asarray(noise_var, dtype=ps[0].dtype)
-    P = _outer(ps)
+    P = jnp.reshape(kron_vectors(ps), out_shape)
     d = 1.0 / (sig + P)
     z = multi_mode(jnp.reshape(y, out_shape), [jnp.conj(U).T for U in Us])
     dz = d * z
     mean = multi_mode(dz.astype(jnp.result_type(dz, *Gs)), Gs)
     gram = multi_mode(d, [jnp.abs(G) ** 2 for G in Gs])
-    gamma_full = _outer(list(gammas))
+    gamma_full = jnp.reshape(kron_vectors(list(gammas)), in_shape)
     var = gamma_full - gram
     az2 = jnp.abs(z) ** 2
     cost = jnp.sum(jnp.log(sig + P)) + jnp.sum(d * az2)
@@ -148,8 +134,6 @@ def kron_posterior(factors, gammas, y, noise_var) -> Posterior:
     -------
     Posterior(mean (N,), var (N,) = diag Sigma, cost = log|Sigma_y| + y^H Sigma_y^{-1} y)
     """
-    from ._checks import as_factor_list
-
     facs = as_factor_list(factors, "factors")
     if len(gammas) != len(facs):
         raise ValueError(f"gammas must have one vector per factor ({len(facs)}), got {len(gammas)}")
@@ -165,18 +149,27 @@ def kron_posterior(factors, gammas, y, noise_var) -> Posterior:
         M *= int(f.shape[0])
     if y.shape != (M,):
         raise ValueError(f"y must have shape ({M},) (prod of the factors' rows), got {y.shape}")
-    dtype = jnp.result_type(y, *facs)
-    facs = [f.astype(dtype) for f in facs]
-    e = _kron_estep_jit(facs, gs, y.astype(dtype), jnp.asarray(noise_var, jnp.real(y.astype(dtype)).dtype))
+    y, facs, rdtype = promote(y, facs)
+    e = _kron_estep_jit(facs, gs, y, jnp.asarray(noise_var, rdtype))
     return Posterior(e.mean, e.var, e.cost)
 
 
 @compiled_entry
 def dense_posterior(Phi, gamma, y, noise_var) -> Posterior:
-    """Posterior N(mean, Sigma) for a dense dictionary ``Phi`` (M, N), x ~ N(0, diag(gamma))."""
-    Phi = jnp.asarray(Phi)
-    dtype = jnp.result_type(Phi, y)
+    """Posterior N(mean, Sigma) of x for y = Phi x + n, x ~ N(0, diag(gamma)), by Cholesky.
+
+    Parameters
+    ----------
+    Phi : array (M, N), real or complex
+    gamma : non-negative array (N,)
+    y : array (M,)
+    noise_var : positive scalar
+
+    Returns
+    -------
+    Posterior(mean (N,), var (N,) = diag Sigma, cost = log|Sigma_y| + y^H Sigma_y^{-1} y)
+    """
+    y, (Phi,), rdtype = promote(y, [Phi])
     # noise_var as an array of the real dtype (what dense_estep makes of it first): a traced argument
-    nv = jnp.asarray(noise_var, np.real(np.zeros((), dtype)).dtype)
-    e = _dense_estep_jit(Phi.astype(dtype), jnp.asarray(gamma), jnp.asarray(y).astype(dtype), nv)
+    e = _dense_estep_jit(Phi, jnp.asarray(gamma), y, jnp.asarray(noise_var, rdtype))
     return Posterior(e.mean, e.var, e.cost)

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sparsestat.linalg import ColumnScaled, Dense, Kronecker, aslinearoperator, enable_x64
+from sparsestat.linalg import ColumnScaled, Dense, Kronecker, enable_x64
+from sparsestat.linalg.operators import aslinearoperator
 
 SHAPES = [
     [(3, 4)],
