@@ -30,6 +30,8 @@ def logreg_100(random_state=0, n=1000, p=100) -> MCMCTarget:
     """Bayesian logistic regression: X ~ N(0, 1), beta ~ N(0, 0.3^2), y ~ Bern(sigmoid(X beta)), prior N(0, I)."""
     import jax.numpy as jnp
 
+    from ..linalg.losses import bernoulli_loglik
+
     rng = np.random.default_rng(random_state)
     X = rng.standard_normal((n, p))
     beta = 0.3 * rng.standard_normal(p)
@@ -38,7 +40,7 @@ def logreg_100(random_state=0, n=1000, p=100) -> MCMCTarget:
 
     def logdensity(b):
         eta = Xj @ b
-        return jnp.sum(yj * eta - jnp.logaddexp(0.0, eta)) - 0.5 * b @ b
+        return jnp.sum(bernoulli_loglik(eta, yj)) - 0.5 * b @ b
 
     return MCMCTarget("logreg-100", p, logdensity, {"X": X, "y": y, "beta_true": beta})
 
@@ -88,8 +90,6 @@ def volcano(p: int) -> MCMCTarget:
 def banana(random_state=0, n=100) -> MCMCTarget:
     """Banana: y_i ~ N((t1 - m1) + (t2 - m2)^2, 1), data y ~ N(1, 1); priors t1 ~ N(0, 2^2), t2 ~ N(0.5, 2^2);
     offsets m ~ N(0, 3^2 I) per replicate."""
-    import jax.numpy as jnp
-
     rng = np.random.default_rng(random_state)
     mu = 3.0 * rng.standard_normal(2)
     y = 1.0 + rng.standard_normal(n)
@@ -128,6 +128,8 @@ def relu_logistic(p: int, random_state=0, n=1000) -> MCMCTarget:
     """
     import jax.numpy as jnp
 
+    from ..linalg.losses import bernoulli_loglik
+
     rng = np.random.default_rng(random_state)
     beta = rng.standard_normal(p) * (2 * np.log(max(p, 2))) ** 0.25 * np.sqrt(rng.gamma(3.0, 1.0 / 3.0))
     X = rng.standard_normal((n, p)) + 0.5 * rng.standard_normal()
@@ -137,7 +139,7 @@ def relu_logistic(p: int, random_state=0, n=1000) -> MCMCTarget:
 
     def logdensity(b):
         e = jnp.maximum(0.0, Xj @ b)
-        return jnp.sum(yj * e - jnp.logaddexp(0.0, e)) - 0.5 * b @ b
+        return jnp.sum(bernoulli_loglik(e, yj)) - 0.5 * b @ b
 
     return MCMCTarget(f"relu-logistic-{p}", p, logdensity, {"X": X, "y": y, "beta_true": beta})
 

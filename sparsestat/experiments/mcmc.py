@@ -41,16 +41,17 @@ def _sample(logdensity, p, kernel, n_iter, n_chains, seed, **kw):
 
 
 def _ess(x):
-    """Bulk ESS (numpyro) of a (chains, draws) array."""
-    from numpyro.diagnostics import effective_sample_size
+    """Bulk ESS (numpyro's estimator, :func:`sparsestat.mcmc.effective_sample_size`) of a (chains,
+    draws) array."""
+    from ..mcmc import effective_sample_size
 
     return float(effective_sample_size(np.asarray(x, np.float64)[..., None])[0])
 
 
 def _rhat(x):
-    from numpyro.diagnostics import split_gelman_rubin
+    from ..mcmc import split_rhat
 
-    return float(np.max(split_gelman_rubin(np.asarray(x, np.float64))))
+    return float(np.max(split_rhat(np.asarray(x, np.float64))))
 
 
 # --------------------------------------------------------------------------- N(0, I) and Volcano
@@ -114,7 +115,7 @@ def _scaling(name, make, quick, out_dir):
         files.append(fig)
     big = [r for r in rows if r["P"] == dims[-1]]
     best = {r["sampler"]: r["ess_norm_per_iter"] for r in big}
-    checks = {"agess_over_mismatched_ess_at_max_P": best["agess-t (cov0 = 10 I)"] / best[f"ess(prior var 2)"]}
+    checks = {"agess_over_mismatched_ess_at_max_P": best["agess-t (cov0 = 10 I)"] / best["ess(prior var 2)"]}
     return ExperimentResult(name, rows, files, checks)
 
 
@@ -252,10 +253,10 @@ def run_relu(quick: bool, out_dir: Path) -> ExperimentResult:
                         fn = (lambda x, f=tgt.logdensity: f(x) + 0.5 * jnp.sum(x ** 2))
                     res = _sample(fn, p, kern, max(n_iter, 2000), 2, seed=rep, **kw)
                     x = res.samples[:, burn:]
-                    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+                    from ..mcmc import effective_sample_size, split_rhat
 
                     ess = np.asarray(effective_sample_size(x))
-                    rhat = float(np.max(split_gelman_rubin(x)))
+                    rhat = float(np.max(split_rhat(x)))
                     rows.append({"P": p, "replicate": rep, "sampler": k, "iterations": max(n_iter, 2000),
                                  "min_ess": float(ess.min()), "max_rhat": rhat, "converged": rhat < 1.05,
                                  "min_ess_per_1k_evals": 1000 * float(ess.min()) / float(res.num_evals[:, burn:].sum()),
@@ -308,7 +309,7 @@ def run_horseshoe(quick: bool, out_dir: Path) -> ExperimentResult:
                              num_warmup=burn, num_samples=n_iter - burn, num_chains=2, rng_key=jax.random.PRNGKey(rep),
                              progress_bar=False, thinning=max(1, (n_iter - burn) // 5000))
             b = res.samples[..., :p]
-            from numpyro.diagnostics import effective_sample_size
+            from ..mcmc import effective_sample_size
 
             ess = np.asarray(effective_sample_size(b))
             bhat = b.reshape(-1, p).mean(0)
@@ -376,13 +377,12 @@ def run_deepgp(quick: bool, out_dir: Path) -> ExperimentResult:
     with enable_x64():
         for rep in range(reps):
             tgt = T.deep_gp(rep)
-            n = len(tgt.data["x"])
             for k, kern, kw in (("gess", "gess", dict(mean=0.0, cov=1.0)), ("agess", "agess", {})):
                 res = _sample(tgt.logdensity, tgt.dim, kern, n_iter, 2, seed=rep, **kw)
                 d = res.samples[:, burn:][:, :: max(1, (n_iter - burn) // 1000)]
                 pm = _predictive_means(d.reshape(-1, tgt.dim), tgt.data["x"], tgt.data["y"], xs)
                 pm = pm.reshape(2, -1, len(xs))
-                from numpyro.diagnostics import effective_sample_size
+                from ..mcmc import effective_sample_size
 
                 ess = np.asarray(effective_sample_size(pm))
                 evals = float(res.num_evals[:, burn:].sum())

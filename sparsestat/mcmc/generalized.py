@@ -15,10 +15,10 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from ._checks import (MeanCov, check_finite_start, check_max_shrinks, check_nu, flatten_position,
-                      is_concrete)
-from .ellipse import MCMCInfo, draw_aux_scale, log_aux, scale_mul, shrink_on_ellipse, whiten
-from .elliptical import EllipSliceState, SamplingAlgorithm
+from ._checks import MeanCov, check_max_shrinks, check_nu, flatten_position
+from .shrinking_bracket import shrink_on_ellipse
+from .states import EllipSliceState, MCMCInfo, SamplingAlgorithm, init_state
+from .t_auxiliary import draw_aux_scale, log_aux, scale_mul, whiten
 
 __all__ = ["gess", "gess_move", "gess_step", "build_gess_kernel"]
 
@@ -112,12 +112,7 @@ def gess(logdensity_fn: Callable, *, mean, cov, nu: float = 6.0, t_dist: bool = 
     kernel = build_gess_kernel(mc, None, nu=nu, t_dist=t_dist, max_shrinks=max_shrinks)
 
     def init(position):
-        x, _ = flatten_position(position)
-        mc.check_dim(x.size)
-        lp = jnp.asarray(logdensity_fn(position), x.dtype)
-        if is_concrete(lp):
-            check_finite_start(lp)
-        return EllipSliceState(position, lp)
+        return init_state(position, logdensity_fn, mc)
 
     def step(rng_key, state):
         return kernel(rng_key, state, logdensity_fn)

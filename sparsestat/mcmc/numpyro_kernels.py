@@ -12,8 +12,14 @@ Sampling happens in numpyro's unconstrained space with log density -potential_fn
 shared AGESS schedule (one move type per iteration for all chains); "sequential" and "parallel" give
 each chain its own schedule.
 
+``num_warmup`` means what it means everywhere in numpyro and in :func:`sparsestat.mcmc.sample`: the
+iterations discarded before the kept draws. The AGESS sweep-only phase is sized as in ``sample``:
+``burnin * single_step_prop * num_steps`` iterations with ``num_steps = num_warmup + num_samples``
+(numpyro does not tell a kernel ``num_samples``: give ``num_steps=`` to :class:`AGESS`, default
+``2 * num_warmup``).
+
 Every numeric hyperparameter (``nu``, ``mean``/``cov``, ``mean0``/``cov0``, ``epsilon``,
-``single_step_prop``, ``beta``, ``max_shrinks``, and ``num_warmup`` where it sizes the schedule) lives in
+``single_step_prop``, ``burnin``, ``beta``, ``max_shrinks``, and ``num_warmup`` where it sizes the schedule) lives in
 the kernel state (``state.params``), not in the traced ``sample``: one compiled ``sample`` serves every
 value (only ``t_dist``, ``adapt_during_sampling`` and, for AGESS, the move rule fix the program).
 
@@ -37,10 +43,10 @@ from jax.flatten_util import ravel_pytree
 
 from ..linalg.cache import compiled_entry
 from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu
-from .adaptive import AGESSParams, AGESSState, agess_setup, build_kernel, init_chain, init_chains
-from .ellipse import MCMCInfo
-from .elliptical import EllipSliceState
+from .agess_config import AGESSParams, agess_setup
+from .agess_kernel import AGESSState, build_kernel, init, init_chains
 from .generalized import gess_step
+from .states import EllipSliceState, MCMCInfo
 
 __all__ = ["GESS", "AGESS", "GESSKernelState", "AGESSKernelState"]
 
@@ -89,12 +95,9 @@ class _EllipticalKernel(MCMCKernel):
     def __init__(self, model=None, potential_fn=None, *, init_strategy=init_to_uniform, max_shrinks=100):
         if (model is None) == (potential_fn is None):
             raise ValueError("give exactly one of model= and potential_fn=")
-        self._model = model
-        self._potential_fn = potential_fn
-        self._init_strategy = init_strategy
+        self._model, self._potential_fn, self._init_strategy = model, potential_fn, init_strategy
         self._max_shrinks = max_shrinks
-        self._postprocess_fn = None
-        self._logdensity = None
+        self._postprocess_fn = self._logdensity = None   # set by _setup
 
     @property
     def model(self):
@@ -116,6 +119,11 @@ class _EllipticalKernel(MCMCKernel):
         self._logdensity = lambda q: -pe_fn(q)
         return z
 
+    @staticmethod
+    def _first_flat(z, batched):
+        """The flat unconstrained position of the first chain (sets P and the dtype)."""
+        return ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], z) if batched else z)[0]
+
     def postprocess_fn(self, args, kwargs):
         if self._postprocess_fn is None:
             return identity
@@ -136,7 +144,7 @@ class GESS(_EllipticalKernel):
         Unconstrained pytree -> potential energy (-log density); needs ``init_params`` in ``MCMC.run``.
     mean, cov : scalar, (P,) or (P, P)
         Auxiliary location and scale matrix in the unconstrained, flattened space.
-    nu, t_dist, max_shrinks : see :func:`sparsestat.mcmc.generalized`.
+    nu, t_dist, max_shrinks : see :func:`sparsestat.mcmc.gess`.
     init_strategy : numpyro init strategy, default ``init_to_uniform``.
     """
 
@@ -156,8 +164,7 @@ class GESS(_EllipticalKernel):
         check_finite_start(np.asarray(ld))
         ld = jnp.asarray(ld)
         zero = jnp.zeros(jnp.shape(ld), jnp.int32)
-        z0 = jax.tree_util.tree_map(lambda a: a[0], z) if batched else z
-        x0 = ravel_pytree(z0)[0]
+        x0 = self._first_flat(z, batched)
         mean, chol = self._mc.resolve(x0.shape[0], x0.dtype)
         params = (mean, chol, jnp.asarray(self._nu), jnp.asarray(self._max_shrinks, jnp.int32))
         return GESSKernelState(z, ld, rng_key, zero, jnp.zeros(jnp.shape(ld), bool), params)
@@ -179,13 +186,22 @@ class GESS(_EllipticalKernel):
 class AGESS(_EllipticalKernel):
     """Adaptive generalized elliptical slice sampling (Marco & Tokdar) as a numpyro kernel.
 
-    The reference's ``burnin * num_steps`` is identified with ``num_warmup``: the sweep-only initial
-    phase (P >= 10) lasts ``floor(single_step_prop * num_warmup)`` iterations.
+    ``num_warmup`` (of ``MCMC``) is the number of iterations discarded before the kept draws, as in
+    :func:`sparsestat.mcmc.sample`, and the sweep-only initial phase (P >= 10) is sized the same way:
+    the iterations i < ``burnin * single_step_prop * num_steps``, ``num_steps = num_warmup +
+    num_samples``. numpyro does not tell a kernel ``num_samples``, so give ``num_steps`` for a run with
+    ``num_samples != num_warmup``; the default ``2 * num_warmup`` gives the phase
+    ``single_step_prop * num_warmup`` iterations (the sizing of earlier releases).
 
     Parameters
     ----------
     model, potential_fn, init_strategy, max_shrinks : as in :class:`GESS`.
-    mean0, cov0, nu, epsilon, single_step_prop, beta, t_dist : see :func:`sparsestat.mcmc.adaptive`.
+    mean0, cov0, nu, epsilon, single_step_prop, beta, t_dist : see :func:`sparsestat.mcmc.agess`.
+    burnin : float in [0, 1), default 0.5
+        Fraction of ``num_steps`` that sizes the sweep-only phase (nothing is discarded by it; numpyro
+        discards ``num_warmup``).
+    num_steps : int or None, default None
+        Planned total iterations ``num_warmup + num_samples`` (None: ``2 * num_warmup``).
     adapt_during_sampling : bool, default True
         True: the reference behaviour (adaptation continues, diminishing). False: at the end of warm-up the
         background estimates are copied into the adaptive parameters and frozen, leaving a fixed,
@@ -194,35 +210,36 @@ class AGESS(_EllipticalKernel):
 
     def __init__(self, model=None, potential_fn=None, *, mean0=0.0, cov0=1.0, nu=6.0, epsilon=0.05,
                  single_step_prop=0.05, beta=0.5, t_dist=True, adapt_during_sampling=True,
-                 init_strategy=init_to_uniform, max_shrinks=100):
+                 init_strategy=init_to_uniform, max_shrinks=100, burnin=0.5, num_steps=None):
         super().__init__(model, potential_fn, init_strategy=init_strategy, max_shrinks=max_shrinks)
         self._opts = dict(mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,
-                          beta=beta, t_dist=t_dist, max_shrinks=max_shrinks)
+                          burnin=burnin, beta=beta, t_dist=t_dist, max_shrinks=max_shrinks)
         self._adapt_during_sampling = bool(adapt_during_sampling)
         # validate the options now (errors at construction, not at run); the static part fixes the program
-        self._config, _ = agess_setup(num_steps=2, _stacklevel=2, **self._opts)
+        self._config, _ = agess_setup(num_steps=2 if num_steps is None else num_steps, _stacklevel=2,
+                                      **self._opts)
+        self._num_steps = num_steps
         self._kernel = build_kernel(self._config)
 
     @compiled_entry
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         z = self._setup(rng_key, init_params, model_args, model_kwargs)
         num_warmup = int(num_warmup)
-        _, params_for = agess_setup(num_steps=max(num_warmup, 2),
-                                    sweep_only_until=self._opts["single_step_prop"] * num_warmup,
+        num_steps = max(2 * num_warmup, 2) if self._num_steps is None else self._num_steps
+        _, params_for = agess_setup(num_steps=num_steps,
                                     freeze_after=None if self._adapt_during_sampling else num_warmup, **self._opts)
         batched = not is_prng_key(rng_key)
-        z0 = jax.tree_util.tree_map(lambda a: a[0], z) if batched else z
-        x0 = ravel_pytree(z0)[0]
+        x0 = self._first_flat(z, batched)
         params_for.check_dim(x0.shape[0])
         prm = params_for(x0.shape[0], x0.dtype)
         # scalars as (weakly typed) arrays: state leaves, traced in numpyro's loop
         prm = prm._replace(**{f: jnp.asarray(getattr(prm, f)) for f in AGESSParams._fields[3:]})
         if batched:
             sched_key = jax.random.fold_in(rng_key[0], 1)
-            core = init_chains(z, sched_key, self._logdensity, prm, self._config)
+            core = init_chains(z, self._logdensity, prm, self._config, rng_key=sched_key)
         else:
             sched_key = jax.random.fold_in(rng_key, 1)
-            core = init_chain(z, sched_key, self._logdensity, prm, self._config)
+            core = init(z, self._logdensity, prm, self._config, rng_key=sched_key)
         shape = jnp.shape(core.logdensity)
         return AGESSKernelState(z, core, rng_key, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, jnp.int32),
                                 jnp.zeros(shape, bool), jnp.zeros(shape, bool), prm)

@@ -18,17 +18,13 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 from .._progress import progress
 from ..linalg.cache import compiled_entry
-from ..linalg.shapes import next_pow2
-from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, warn_float32
+from ._checks import check_finite_start, warn_float32
+from ._compile import LIFT_ERRORS, Identity, split_function
 from .diagnostics import effective_sample_size, split_rhat
-from ._compile import LIFT_ERRORS, Identity, ProgramCache, split_function
-from .adaptive import AGESSState, agess_setup, build_kernel, init_chains
-from .elliptical import EllipSliceState, ess_step
-from .generalized import gess_step
+from .sample_programs import default_chunk, kernel_setup, programs
 
 __all__ = ["SampleResult", "sample"]
 
@@ -63,151 +59,6 @@ _KERNELS = ("agess", "gess", "ess")
 _METHODS = ("vectorized", "sequential", "parallel")
 
 
-def _setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype):
-    """Validate the kernel options; ``(static config, traced params)``."""
-    kw = dict(kernel_kwargs)
-    if kernel == "agess":
-        num_steps = num_warmup + num_samples
-        # the reference default (0.5): the first burnin * single_step_prop * num_steps iterations are sweeps.
-        # (num_warmup / num_steps, the numpyro kernel's identification, gave 3x less min bulk ESS per draw on
-        # logreg-100 at 5,000 + 20,000: 2,342 vs 7,554, the shorter sweep phase starting the adaptation worse)
-        kw.setdefault("burnin", 0.5)
-        config, params_for = agess_setup(num_steps=max(num_steps, 2), _stacklevel=4, **kw)
-        params_for.check_dim(p)
-        return config, params_for(p, dtype)
-    if "mean" not in kw or "cov" not in kw:
-        raise ValueError(f"kernel={kernel!r} needs mean= and cov= keyword arguments")
-    allowed = {"mean", "cov", "max_shrinks"} | ({"nu", "t_dist"} if kernel == "gess" else set())
-    unknown = sorted(set(kw) - allowed)
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s) for kernel={kernel!r}: {', '.join(unknown)}")
-    mc = MeanCov(kw["mean"], kw["cov"])
-    mc.check_dim(p)
-    mean, chol = mc.resolve(p, dtype)
-    max_shrinks = check_max_shrinks(kw.get("max_shrinks", 100))
-    if kernel == "gess":
-        return ("gess", bool(kw.get("t_dist", True))), (mean, chol, check_nu(kw.get("nu", 6.0)), max_shrinks)
-    return ("ess",), (mean, chol, max_shrinks)
-
-
-def _init_batch(kernel, config, params, positions, sched_key, logdensity):
-    if kernel == "agess":
-        return init_chains(positions, sched_key, logdensity, params, config)
-    lp = jax.vmap(logdensity)(positions)
-    dtype = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], positions))[0].dtype
-    return EllipSliceState(positions, jnp.asarray(lp, dtype))
-
-
-def _make_init(kernel, config, num_chains: int, batched: bool, rebuild):
-    """The compiled start: chain keys, the (replicated) positions of the chains ``idx`` and their
-    kernel state, in one program (eagerly, each of these is a small program of its own)."""
-
-    def init(init_position, rng_key, idx, params, consts):
-        fn_consts, args = consts
-        fn = rebuild(fn_consts)
-        logdensity = (lambda q: fn(q, *args)) if args else fn
-        k_sched, k_chains = jax.random.split(rng_key)
-        keys = jax.random.split(k_chains, num_chains)[idx]
-        if batched:
-            positions = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[idx], init_position)
-        else:
-            positions = jax.tree_util.tree_map(
-                lambda a: jnp.broadcast_to(jnp.asarray(a), (idx.shape[0],) + jnp.shape(a)), init_position)
-        return _init_batch(kernel, config, params, positions, k_sched, logdensity), keys
-
-    return init
-
-
-def _step_batch(kernel, config):
-    """``step(keys, state, logdensity, params)`` for a batch of chains."""
-    if kernel == "agess":
-        kern = build_kernel(config)
-        return lambda keys, state, ld, prm: kern(keys, state, ld, prm)
-    if kernel == "gess":
-        t_dist = config[1]
-
-        def gstep(keys, state, ld, prm):
-            mean, chol, nu, ms = prm
-            return jax.vmap(lambda k, s: gess_step(k, s, ld, mean, chol, nu, ms, t_dist=t_dist))(keys, state)
-
-        return gstep
-
-    def estep(keys, state, ld, prm):
-        mean, chol, ms = prm
-        return jax.vmap(lambda k, s: ess_step(k, s, ld, mean, chol, ms))(keys, state)
-
-    return estep
-
-
-def _make_chunk(step_batch, chunk: int, rebuild):
-    """The compiled unit: ``chunk`` iterations of a scan; iterations t >= n_valid are skipped (a
-    ``lax.cond`` on an unbatched predicate: no kernel work) and leave the state as it is."""
-
-    def run_chunk(state, keys, n_valid, params, consts):
-        fn_consts, args = consts
-        fn = rebuild(fn_consts)
-        logdensity = (lambda q: fn(q, *args)) if args else fn
-
-        n_chains = keys.shape[0]
-
-        def one(state, subkeys):
-            # only what the run records leaves the step (fixed dtypes: the skip branch needs no trace
-            # of the kernel to know them)
-            state, info = step_batch(subkeys, state, logdensity, params)
-            rec = (jnp.broadcast_to(info.num_evals, (n_chains,)).astype(jnp.int32),
-                   jnp.broadcast_to(info.move_type, (n_chains,)).astype(jnp.int32),
-                   jnp.broadcast_to(info.capped, (n_chains,)).astype(bool))
-            return state, rec
-
-        def skip(state, subkeys):
-            zero = jnp.zeros((n_chains,), jnp.int32)
-            return state, (zero, zero, jnp.zeros((n_chains,), bool))
-
-        def body(carry, t):
-            state, keys = carry
-            pair = jax.vmap(lambda k: jax.random.split(k))(keys)
-            valid = t < n_valid
-            state, (evals, moves, capped) = jax.lax.cond(valid, one, skip, state, pair[:, 1])
-            keys = jnp.where(valid, pair[:, 0], keys)
-            flat = jax.vmap(lambda pos: ravel_pytree(pos)[0])(state.position)
-            return (state, keys), (flat, state.logdensity, evals, moves, capped & valid)
-
-        (state, keys), outs = jax.lax.scan(body, (state, keys), jnp.arange(chunk))
-        return state, keys, outs
-
-    return run_chunk
-
-
-_PROGRAMS = ProgramCache(32)
-MAX_CHUNK = 2048
-
-
-def default_chunk(total: int) -> int:
-    """Iterations per compiled chunk: the power of two >= ``total``, at most ``MAX_CHUNK`` (so every run
-    uses one of 12 programs; the remainder of the last chunk is skipped, not run)."""
-    return next_pow2(total, cap=MAX_CHUNK)
-
-
-def _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk, fn_key, rebuild):
-    """(init, chunk) jitted programs for these options, from a small LRU keyed on the log density's code."""
-    n_dev = jax.device_count() if chain_method == "parallel" else 1
-    key = (kernel, config, chain_method, n_dev, n_group if chain_method == "parallel" else None, chunk, fn_key)
-    init = _PROGRAMS.get(("init", kernel, config, num_chains, batched, fn_key),
-                         lambda: jax.jit(_make_init(kernel, config, num_chains, batched, rebuild)))
-
-    def make():
-        run_chunk = _make_chunk(_step_batch(kernel, config), chunk, rebuild)
-        if chain_method != "parallel":
-            return jax.jit(run_chunk)
-
-        def prog(state, keys, n_valid, params, consts):
-            return _parallel(run_chunk, state, n_group)(state, keys, n_valid, params, consts)
-
-        return jax.jit(prog)
-
-    return init, _PROGRAMS.get(key, make)
-
-
 def _check_position_leaves(leaves, shapes, name):
     """What :func:`flatten_position` checks, on shapes and dtypes only (no device op)."""
     for leaf in leaves:
@@ -216,16 +67,6 @@ def _check_position_leaves(leaves, shapes, name):
             raise TypeError(f"{name} leaves must be floating-point arrays; got dtype {dt}")
     if sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes) == 0:
         raise ValueError(f"{name} is empty (size 0)")
-
-
-def _state_specs(state, batch_spec, rep_spec):
-    def spec_for(path_is_schedule, leaf):
-        return rep_spec if path_is_schedule else batch_spec
-
-    if isinstance(state, AGESSState):
-        chain = jax.tree_util.tree_map(lambda _: batch_spec, state._replace(schedule=None))
-        return chain._replace(schedule=jax.tree_util.tree_map(lambda _: rep_spec, state.schedule))
-    return jax.tree_util.tree_map(lambda _: batch_spec, state)
 
 
 @compiled_entry
@@ -248,7 +89,10 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         given (sweep-only phase: the first ``burnin * single_step_prop * num_steps`` iterations; warm-up
         draws are discarded whatever ``burnin`` is); "gess" and "ess" need ``mean=`` and ``cov=``.
     num_samples, num_warmup : int
-        Iterations kept (before thinning) and discarded per chain.
+        Iterations kept (before thinning) and iterations discarded before them, per chain. ``num_warmup``
+        means only that (as in numpyro and :class:`~sparsestat.mcmc.AGESS`); the AGESS sweep-only phase
+        is sized from ``num_steps = num_warmup + num_samples`` and ``burnin`` (see ``kernel``), the same
+        way as the numpyro kernel sizes it.
     num_chains : int, default 4
     rng_key : jax PRNG key
         Seeds the chains and the shared AGESS schedule.
@@ -342,7 +186,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     p = int(sum(int(np.prod(sh, dtype=np.int64)) for sh in first_shapes))
     dtype = jnp.result_type(*leaves)
     warn_float32(p, dtype, stacklevel=4)
-    config, params = _setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype)
+    config, params = kernel_setup(kernel, num_warmup, num_samples, kernel_kwargs, p, dtype)
     total = num_warmup + num_samples
     if chunk_size is not None:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
@@ -365,14 +209,14 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
 
     tc = time.perf_counter()
     try:
-        init_prog, chunk_prog = _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+        init_prog, chunk_prog = programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
                                           fn_key, rebuild)
         state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
         compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
     except LIFT_ERRORS:
         # the log density needs a closed-over value concretely: bake it in (compiles per closure)
         consts = ((), args)
-        init_prog, chunk_prog = _programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+        init_prog, chunk_prog = programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
                                           ("baked", Identity(logdensity_fn)), lambda _c: logdensity_fn)
         state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
         compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
@@ -447,23 +291,6 @@ def _looks_batched(init_position, num_chains):
     axis ``num_chains`` (so a vector position of length num_chains is still one position)."""
     leaves = jax.tree_util.tree_leaves(init_position)
     return all(jnp.ndim(leaf) >= 2 and jnp.shape(leaf)[0] == num_chains for leaf in leaves)
-
-
-def _parallel(run_chunk, state, n_chains):
-    from jax.sharding import PartitionSpec as P
-
-    from ..linalg.sharding import make_mesh
-
-    n_dev = jax.device_count()
-    d = max(k for k in range(1, n_dev + 1) if n_chains % k == 0)
-    if d == 1:
-        return run_chunk
-    mesh = make_mesh(d, axis_name="chains")
-    b, r = P("chains"), P()
-    state_specs = _state_specs(state, b, r)
-    out_specs = (state_specs, b, (P(None, "chains"),) * 5)
-    return jax.shard_map(run_chunk, mesh=mesh, in_specs=(state_specs, b, r, r, r), out_specs=out_specs,
-                         check_vma=False)
 
 
 def _diagnostics(draws, evals, chain_method, num_chains):

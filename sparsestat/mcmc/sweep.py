@@ -15,9 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._checks import MeanCov, check_finite_start, check_max_shrinks, check_nu, flatten_position, is_concrete
-from .ellipse import MCMCInfo, draw_aux_scale, log_aux, shrink_on_ellipse
-from .elliptical import EllipSliceState, SamplingAlgorithm
+from ._checks import MeanCov, check_max_shrinks, check_nu, flatten_position, is_concrete
+from .shrinking_bracket import shrink_on_ellipse
+from .states import EllipSliceState, MCMCInfo, SamplingAlgorithm, init_state
+from .t_auxiliary import draw_aux_scale, log_aux
 
 __all__ = ["sweep_move", "coordinate_sweep"]
 
@@ -84,12 +85,7 @@ def coordinate_sweep(logdensity_fn: Callable, *, mean=0.0, scale=1.0, nu: float 
     max_shrinks = check_max_shrinks(max_shrinks)
 
     def init(position):
-        x, _ = flatten_position(position)
-        mc.check_dim(x.size)
-        lp = jnp.asarray(logdensity_fn(position), x.dtype)
-        if is_concrete(lp):
-            check_finite_start(lp)
-        return EllipSliceState(position, lp)
+        return init_state(position, logdensity_fn, mc)
 
     def step(rng_key, state):
         x, unravel = flatten_position(state.position)

@@ -16,7 +16,7 @@ from jax.scipy.special import logsumexp
 
 from sparsestat.linalg import enable_x64
 from sparsestat.mcmc import agess, freeze
-from sparsestat.mcmc.elliptical import ess_move
+from sparsestat.mcmc.plain_ess import ess_move
 from sparsestat.mcmc.generalized import gess_move
 from sparsestat.mcmc.sweep import sweep_move
 

@@ -1,4 +1,4 @@
-"""Elliptical slice sampling (Murray, Adams & MacKay, AISTATS 2010) for a Gaussian prior times a
+"""Plain elliptical slice sampling (Murray, Adams & MacKay, AISTATS 2010) for a Gaussian prior times a
 likelihood, blackjax-style: ``elliptical_slice(loglikelihood_fn, mean=, cov=)`` -> ``.init`` / ``.step``.
 
 Target pi(x) proportional to N(x; mean, cov) L(x). The state caches log L at the current point (as
@@ -7,33 +7,17 @@ blackjax), so one step costs 1 + (number of shrinks) likelihood evaluations.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
-from ._checks import MeanCov, check_finite_start, check_max_shrinks, flatten_position, is_concrete
-from .ellipse import MCMCInfo, scale_mul, shrink_on_ellipse
+from ._checks import MeanCov, check_max_shrinks, flatten_position
+from .shrinking_bracket import shrink_on_ellipse
+from .states import EllipSliceState, MCMCInfo, SamplingAlgorithm, init_state
+from .t_auxiliary import scale_mul
 
-__all__ = ["EllipSliceState", "SamplingAlgorithm", "elliptical_slice", "ess_move", "ess_step", "build_ess_kernel"]
-
-
-class EllipSliceState(NamedTuple):
-    """Position (any pytree of float arrays) and the cached log density at it.
-
-    For :func:`elliptical_slice` ``logdensity`` is the log-likelihood (as in blackjax); for
-    :func:`sparsestat.mcmc.generalized` it is the log target.
-    """
-
-    position: object
-    logdensity: jax.Array
-
-
-class SamplingAlgorithm(NamedTuple):
-    """``init(position) -> state`` and ``step(rng_key, state) -> (state, info)`` (blackjax style)."""
-
-    init: Callable
-    step: Callable
+__all__ = ["elliptical_slice", "ess_move", "ess_step", "build_ess_kernel"]
 
 
 def ess_move(key, x, loglik_x, loglik_flat, mean, chol, *, max_shrinks: int):
@@ -114,12 +98,7 @@ def elliptical_slice(loglikelihood_fn: Callable, *, mean, cov, max_shrinks: int 
     kernel = build_ess_kernel(mc, None, max_shrinks=max_shrinks)
 
     def init(position):
-        x, _ = flatten_position(position)
-        mc.check_dim(x.size)
-        ll = jnp.asarray(loglikelihood_fn(position), x.dtype)
-        if is_concrete(ll):
-            check_finite_start(ll, "log-likelihood")
-        return EllipSliceState(position, ll)
+        return init_state(position, loglikelihood_fn, mc, "log-likelihood")
 
     def step(rng_key, state):
         return kernel(rng_key, state, loglikelihood_fn)
