@@ -17,10 +17,20 @@ from .penalties import L0, L1, L1L2, MCP, SCAD
 __all__ = ["Lasso", "ElasticNet", "MCPRegression", "SCADRegression", "L0Regression"]
 
 
+def _fit_penalised(est, X, y, sample_weight):
+    """The fit of the penalised least-squares estimators: check the parameters, validate the data, solve
+    (alpha = 0: ordinary least squares, with a warning)."""
+    est._check_params()
+    X, y, sw = est._validate(X, y, sample_weight)
+    if float(est.alpha) == 0.0:
+        return _least_squares(est, X, y, sw)
+    return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
+
+
 def _least_squares(est, X, y, sw):
     """alpha = 0: (weighted) least squares, minimum norm when rank-deficient."""
     warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares; use "
-                  "sklearn.linear_model.LinearRegression", UserWarning, stacklevel=4)
+                  "sklearn.linear_model.LinearRegression", UserWarning, stacklevel=5)
     s = np.ones(X.shape[0]) if sw is None else sw
     Y = y if y.ndim == 2 else y[:, None]
     if est.fit_intercept:
@@ -89,12 +99,9 @@ class Lasso(RegressorMixin, SparseLinearBase):
     @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
-        self._check_params()
-        X, y, sw = self._validate(X, y, sample_weight)
-        if float(self.alpha) == 0.0:
-            return _least_squares(self, X, y, sw)
-        self._fit_core(X, y, sw, Quadratic(), self._make_penalty(), type(self).__name__)
-        self.dual_gap_ = self.certificate_
+        _fit_penalised(self, X, y, sample_weight)
+        if float(self.alpha) != 0.0:
+            self.dual_gap_ = self.certificate_
         return self
 
 
@@ -150,11 +157,7 @@ class MCPRegression(RegressorMixin, SparseLinearBase):
     @compiled_entry
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,)."""
-        self._check_params()
-        X, y, sw = self._validate(X, y, sample_weight)
-        if float(self.alpha) == 0.0:
-            return _least_squares(self, X, y, sw)
-        return self._fit_core(X, y, sw, Quadratic(), self._make_penalty(), type(self).__name__)
+        return _fit_penalised(self, X, y, sample_weight)
 
 
 class SCADRegression(MCPRegression):
