@@ -1,0 +1,86 @@
+"""No host round trip per iteration: the number of device-to-host reads of a fit does not grow with the
+number of iterations, rounds or alphas (issue 23).
+
+Reads are counted at the one place every transfer of a jax array to numpy goes through
+(``ArrayImpl._value``: ``np.asarray``, ``float``, ``jax.device_get``).
+"""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax._src import array as jax_array
+
+from sparsestat.linalg import enable_x64
+from sparsestat.regression import L1, Lasso, LassoCV, MCPRegression, Quadratic, SparseLogisticRegression, lasso_path
+from sparsestat.regression.solve_path import solve_path
+from sparsestat.sbl import SBLRegression
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    count = [0]
+    getter = jax_array.ArrayImpl._value.fget
+
+    def counted(self):
+        count[0] += 1
+        return getter(self)
+
+    monkeypatch.setattr(jax_array.ArrayImpl, "_value", property(counted))
+
+    def measure(fn):
+        fn()                      # compile first: what is counted is the steady state
+        count[0] = 0
+        fn()
+        return count[0]
+
+    return measure
+
+
+def _data(n, p, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = X[:, :5] @ np.ones(5) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def test_single_fits_read_a_constant_handful(reads):
+    X, y = _data(60, 100)
+    amax = np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / 60
+    # from 1 round to many (small alpha: support grows over several rounds): the same few reads
+    few = reads(lambda: Lasso(alpha=0.5 * amax).fit(X, y))
+    many = reads(lambda: Lasso(alpha=0.002 * amax, tol=1e-10, max_iter=100000).fit(X, y))
+    assert many == few <= 6
+    assert reads(lambda: MCPRegression(alpha=0.01 * amax, tol=1e-10).fit(X, y)) <= 6
+    assert reads(lambda: SparseLogisticRegression(alpha=0.001, tol=1e-10).fit(X, y > 0)) <= 6
+
+
+def test_a_path_is_one_program(reads):
+    X, y = _data(60, 100)
+    # 5 or 40 alphas: the same reads (one transfer of the results, then the intercepts' inputs)
+    r5 = reads(lambda: lasso_path(X, y, alphas=5))
+    r40 = reads(lambda: lasso_path(X, y, alphas=40, eps=1e-4))
+    assert r40 == r5 <= 10
+    # CV: one path per fold, then the refit
+    assert reads(lambda: LassoCV(cv=3, alphas=20).fit(X, y)) <= 3 * r5 + 6
+
+
+def test_path_equals_a_loop_of_warm_started_solves():
+    from sparsestat.regression import solve_batch
+    X, y = _data(50, 300, seed=3)
+    amax = np.max(np.abs(X.T @ y)) / 50
+    grid = amax * np.geomspace(1, 1e-3, 12)
+    with enable_x64():
+        res = solve_path(X, y[None], Quadratic(), [L1(a) for a in grid], tol=1e-10, fit_intercept=False)
+        W = None
+        for k, a in enumerate(grid):
+            one = solve_batch(X, y[None], Quadratic(), L1(a), tol=1e-10, W0=W, fit_intercept=False)
+            W = np.asarray(one.coef)
+            np.testing.assert_allclose(res.coef[k, 0], W[0], rtol=0, atol=1e-12)
+            assert res.gap[k, 0] <= 1e-10 * float(jnp.mean(jnp.asarray(y) ** 2)) * 1.0001
+            assert bool(res.converged[k, 0])
+
+
+def test_sbl_reads_do_not_grow_with_iterations(reads):
+    X, y = _data(60, 30)
+    assert reads(lambda: SBLRegression(max_iter=20).fit(X, y)) == reads(
+        lambda: SBLRegression(max_iter=400, tol=1e-14).fit(X, y))
