@@ -112,7 +112,7 @@ def test_corrupted_entries_are_replaced(tmp_path):
     assert out["coef"] == ref["coef"]
     assert len(out["warnings"]) == 1 and "corrupted" in out["warnings"][0]
     again = _run({"SPARSESTAT_CACHE_DIR": str(d)})  # rewritten whole: loads, no warning
-    assert again["hits"] >= 3 and not again["warnings"]
+    assert again["hits"] >= 2 and not again["warnings"]
 
 
 def test_full_disk_warns_once_and_fits(tmp_path):
