@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -102,8 +103,23 @@ def _entries(path: Path):
     return out
 
 
+TRIM_EVERY_S = 600.0   # the directory is scanned at most this often (a scan of 5 000 entries: ~30 ms)
+
+
 def _trim(path: Path, max_bytes: int) -> None:
-    """Remove the least recently used entries until the directory holds <= 3/4 of ``max_bytes``."""
+    """Remove the least recently used entries until the directory holds <= 3/4 of ``max_bytes``; at
+    most once per ``TRIM_EVERY_S`` over all processes (a stamp file), so a new process does not pay
+    a directory scan on its first fit."""
+    stamp = path / ".trimmed"
+    try:
+        if time.time() - stamp.stat().st_mtime < TRIM_EVERY_S:
+            return
+    except OSError:
+        pass
+    try:
+        stamp.touch()
+    except OSError:
+        pass
     entries = _entries(path)
     total = sum(s for _, s, _ in entries)
     if total <= max_bytes:

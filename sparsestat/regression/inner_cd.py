@@ -5,9 +5,7 @@ celer's dual extrapolation for the inner stopping test."""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
-import jax.scipy.sparse.linalg as jsla
 from jax import lax
 
 from ._problem import Problem
@@ -74,16 +72,38 @@ def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m):
 
 
 def _anderson(iterates):
-    """Anderson extrapolation of the last K iterates (rows): c = (U U^T)^-1 1 / 1^T (U U^T)^-1 1."""
+    """Anderson extrapolation of the last K iterates (rows): c = (U U^T)^-1 1 / 1^T (U U^T)^-1 1
+    (U U^T is regularised to positive definite: a Cholesky solve, lighter to compile than an LU one)."""
     U = jnp.diff(iterates, axis=0)
     C = U @ U.T
     K1 = C.shape[0]
     C = C + 1e-12 * jnp.trace(C) * jnp.eye(K1, dtype=C.dtype) / K1
-    z = jnp.linalg.solve(C, jnp.ones((K1,), C.dtype))
+    Lc = jnp.linalg.cholesky(C)
+    ones = jnp.ones((K1, 1), C.dtype)
+    z = lax.linalg.triangular_solve(Lc, lax.linalg.triangular_solve(Lc, ones, left_side=True, lower=True),
+                                    left_side=True, lower=True, transpose_a=True)[:, 0]
     s = jnp.sum(z)
     ok = jnp.isfinite(s) & (jnp.abs(s) > 0) & jnp.all(jnp.isfinite(z))
     c = z / jnp.where(ok, s, 1.0)
     return c @ iterates[1:], ok
+
+
+def _cg(matvec, b, iters):
+    """``iters`` (traced) conjugate-gradient iterations for matvec(x) = b from x = 0; a breakdown
+    (p^T A p <= 0, or a zero residual) stops moving."""
+    def body(_, c):
+        x, r, p, rs = c
+        Ap = matvec(p)
+        pAp = jnp.dot(p, Ap)
+        a = jnp.where(pAp > 0, rs / jnp.where(pAp > 0, pAp, 1.0), 0.0)
+        x = x + a * p
+        r = r - a * Ap
+        rs_new = jnp.dot(r, r)
+        beta = jnp.where(rs > 0, rs_new / jnp.where(rs > 0, rs, 1.0), 0.0)
+        return x, r, r + beta * p, rs_new
+
+    zero = jnp.zeros_like(b)
+    return lax.fori_loop(0, iters, body, (zero, b, b, jnp.dot(b, b)))[0]
 
 
 def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
@@ -99,14 +119,16 @@ def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
     path (supports close to n) CD took 40-80 epochs per alpha."""
     dtype = wW.dtype
     Sf = ((wW != 0) & visited).astype(dtype)
-    gpen = jax.grad(pen_W.value)
+    # inside the orthant the penalty is l1 v . sign(w) w + l2 / 2 |w|^2: gradient and Hessian in closed form
+    l1, l2 = pen_W.l1_l2(dtype)
+    v = 1.0 if pen_W.weights is None else jnp.asarray(pen_W.weights, dtype)
 
-    def hvp(v):
-        return Sf * (Z @ (v @ Z) + jax.jvp(gpen, (wW,), (v,))[1])
+    def hvp(d):
+        return Sf * (Z @ (d @ Z) + l2 * d)
 
-    g = Sf * (gpen(wW) - Z @ rt)
-    # fixed iteration count (tol 0): a few Krylov steps are enough to leave CD's slow directions
-    u, _ = jsla.cg(hvp, -g, maxiter=iters, tol=0.0)
+    g = Sf * (l1 * v * jnp.sign(wW) + l2 * wW - Z @ rt)
+    # fixed iteration count: a few Krylov steps are enough to leave CD's slow directions
+    u = _cg(hvp, -g, iters)
     u = jnp.where(jnp.all(jnp.isfinite(u)), u, 0.0)  # a breakdown (0/0) proposes no step
     # largest t <= 1 keeping every sign: coordinates moving towards 0 stop there
     cross = (wW * u < 0)

@@ -157,3 +157,11 @@ def test_trim_keeps_the_directory_under_its_bound(tmp_path):
     left = _entries(tmp_path)
     assert sum(os.path.getsize(tmp_path / f) for f in left) <= 3750
     assert left == [f"k{i}-cache" for i in range(7, 10)]  # the most recently used stay
+    # a second trim within TRIM_EVERY_S does not scan (a new process pays no directory walk)
+    for i in range(10):
+        (tmp_path / f"k{i}-cache").write_bytes(b"x" * 1000)
+    _trim(tmp_path, 5000)
+    assert len(_entries(tmp_path)) == 10
+    os.utime(tmp_path / ".trimmed", (0, 0))   # the stamp is old: scans again
+    _trim(tmp_path, 5000)
+    assert len(_entries(tmp_path)) == 3
