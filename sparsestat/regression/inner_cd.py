@@ -14,10 +14,10 @@ from .datafits import quadratic_primal_dual
 ANDERSON_K = 5
 SMALL_BN = 2 ** 21  # working-set size x samples below which XLA:CPU is bound by per-operation overhead
 CG_ITERS = 3  # conjugate-gradient iterations of the support step after each Anderson block (0: off)
-CG_ITERS_ILL = 20  # ... once the support holds a quarter of the samples or more (ill-conditioned: the tail
+CG_ITERS_ILL = 20  # ... once the support holds half of the samples or more (ill-conditioned: the tail
 #                    of a path, nnz -> n): 100-alpha paths at 100x200 .. 500x2000 took 3-7x fewer epochs
 #                    and 2-3x less time than with 3; single fits at alpha_max / 20 never get there
-CG_ILL_FRACTION = 0.25
+CG_ILL_FRACTION = 0.5
 UNROLL = 8  # CD block (coordinates per loop iteration); working sets are multiples of it
 
 
