@@ -62,3 +62,15 @@ def test_numpyro_burnin_and_num_steps_validated():
         AGESS(potential_fn=lambda z: 0.0, burnin=1.0)
     with pytest.raises(ValueError, match="num_steps"):
         AGESS(potential_fn=lambda z: 0.0, num_steps=1)
+
+
+@pytest.mark.parametrize("old", ["adaptive", "ellipse", "elliptical"])
+def test_old_module_paths_warn_and_resolve(old):
+    import importlib
+    import sys
+
+    sys.modules.pop(f"sparsestat.mcmc.{old}", None)
+    with pytest.warns(DeprecationWarning, match=f"sparsestat.mcmc.{old} is deprecated"):
+        mod = importlib.import_module(f"sparsestat.mcmc.{old}")
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None
