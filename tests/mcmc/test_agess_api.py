@@ -16,6 +16,7 @@ def _logpi(x):
     return -0.5 * jnp.sum(x ** 2)
 
 
+@pytest.mark.slow   # compiles AGESS twice (the functional core and agess(...)): about 12 s cold
 def test_functional_core_equals_the_algorithm():
     with enable_x64():
         config, params_for = agess.setup(num_steps=50, single_step_prop=0.3)
