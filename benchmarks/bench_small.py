@@ -39,23 +39,11 @@ def _data(n, p, design, seed=0):
 
 
 def host_reads(fn) -> int:
-    """Device-to-host reads of one steady-state call of ``fn`` (after a warm-up call)."""
-    from jax._src import array as jax_array
+    """Device-to-host reads of one steady-state call of ``fn`` (after a warm-up call); the counter of
+    tests/_host_reads.py (every Python entry point of a transfer)."""
+    from tests._host_reads import steady_state_reads
 
-    fn()
-    getter = jax_array.ArrayImpl._value.fget
-    count = [0]
-
-    def counted(self):
-        count[0] += 1
-        return getter(self)
-
-    jax_array.ArrayImpl._value = property(counted)
-    try:
-        fn()
-    finally:
-        jax_array.ArrayImpl._value = property(getter)
-    return count[0]
+    return steady_state_reads(fn)
 
 
 def main(argv=None):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import lax
 
+from ..linalg.solve import cho_solve
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
 
@@ -78,10 +79,7 @@ def _anderson(iterates):
     C = U @ U.T
     K1 = C.shape[0]
     C = C + 1e-12 * jnp.trace(C) * jnp.eye(K1, dtype=C.dtype) / K1
-    Lc = jnp.linalg.cholesky(C)
-    ones = jnp.ones((K1, 1), C.dtype)
-    z = lax.linalg.triangular_solve(Lc, lax.linalg.triangular_solve(Lc, ones, left_side=True, lower=True),
-                                    left_side=True, lower=True, transpose_a=True)[:, 0]
+    z = cho_solve(jnp.linalg.cholesky(C), jnp.ones((K1,), C.dtype))
     s = jnp.sum(z)
     ok = jnp.isfinite(s) & (jnp.abs(s) > 0) & jnp.all(jnp.isfinite(z))
     c = z / jnp.where(ok, s, 1.0)
@@ -90,7 +88,9 @@ def _anderson(iterates):
 
 def _cg(matvec, b, iters):
     """``iters`` (traced) conjugate-gradient iterations for matvec(x) = b from x = 0; a breakdown
-    (p^T A p <= 0, or a zero residual) stops moving."""
+    (p^T A p <= 0, or a zero residual) stops moving. (``jax.scipy.sparse.linalg.cg`` computes the same
+    iterates but is several times heavier to trace: pytree operators, preconditioner, tolerance loop;
+    with it a fresh process's first Lasso fit spent 0.04 s more in tracing and lowering.)"""
     def body(_, c):
         x, r, p, rs = c
         Ap = matvec(p)

@@ -1,39 +1,22 @@
 """No host round trip per iteration: the number of device-to-host reads of a fit does not grow with the
 number of iterations, rounds or alphas (issue 23).
 
-Reads are counted at the one place every transfer of a jax array to numpy goes through
-(``ArrayImpl._value``: ``np.asarray``, ``float``, ``jax.device_get``).
+Reads are counted at every Python entry point of a transfer (tests/_host_reads.py). The numbers of
+464d757, where the host drove each round, for the cases below: a Lasso fit at alpha_max / 1000 on
+60 x 300 made 419 reads (one per round), MCP 15, sparse logistic 24 (now 7 each), and a path's reads
+grew with its grid (85 / 568 for 5 / 40 alphas on a 60 x 100 problem; now 2 / 2).
 """
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax._src import array as jax_array
 
 from sparsestat.linalg import enable_x64
 from sparsestat.regression import L1, Lasso, LassoCV, MCPRegression, Quadratic, SparseLogisticRegression, lasso_path
 from sparsestat.regression.solve_path import solve_path
 from sparsestat.sbl import SBLRegression
 
-
-@pytest.fixture
-def reads(monkeypatch):
-    count = [0]
-    getter = jax_array.ArrayImpl._value.fget
-
-    def counted(self):
-        count[0] += 1
-        return getter(self)
-
-    monkeypatch.setattr(jax_array.ArrayImpl, "_value", property(counted))
-
-    def measure(fn):
-        fn()                      # compile first: what is counted is the steady state
-        count[0] = 0
-        fn()
-        return count[0]
-
-    return measure
+from .._host_reads import steady_state_reads as reads
 
 
 def _data(n, p, seed=0):
@@ -43,25 +26,27 @@ def _data(n, p, seed=0):
     return X, y
 
 
-def test_single_fits_read_a_constant_handful(reads):
-    X, y = _data(60, 100)
+def test_single_fits_read_a_constant_handful():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 300))
+    y = X[:, :40] @ rng.standard_normal(40) + 0.1 * rng.standard_normal(60)
     amax = np.max(np.abs((X - X.mean(0)).T @ (y - y.mean()))) / 60
-    # from 1 round to many (small alpha: support grows over several rounds): the same few reads
+    # one round (large alpha) or hundreds (alpha_max / 1000, tol 1e-10): the same few reads
     few = reads(lambda: Lasso(alpha=0.5 * amax).fit(X, y))
-    many = reads(lambda: Lasso(alpha=0.002 * amax, tol=1e-10, max_iter=100000).fit(X, y))
-    assert many == few <= 6
-    assert reads(lambda: MCPRegression(alpha=0.01 * amax, tol=1e-10).fit(X, y)) <= 6
-    assert reads(lambda: SparseLogisticRegression(alpha=0.001, tol=1e-10).fit(X, y > 0)) <= 6
+    many = reads(lambda: Lasso(alpha=0.001 * amax, tol=1e-10, max_iter=100000).fit(X, y))
+    assert many == few <= 8
+    assert reads(lambda: MCPRegression(alpha=0.01 * amax, tol=1e-10).fit(X, y)) <= 8
+    assert reads(lambda: SparseLogisticRegression(alpha=0.001, tol=1e-10).fit(X, y > 0)) <= 8
 
 
-def test_a_path_is_one_program(reads):
+def test_a_path_is_one_program():
     X, y = _data(60, 100)
     # 5 or 40 alphas: the same reads (one transfer of the results, then the intercepts' inputs)
     r5 = reads(lambda: lasso_path(X, y, alphas=5))
     r40 = reads(lambda: lasso_path(X, y, alphas=40, eps=1e-4))
-    assert r40 == r5 <= 10
+    assert r40 == r5 <= 4
     # CV: one path per fold, then the refit
-    assert reads(lambda: LassoCV(cv=3, alphas=5).fit(X, y)) <= 3 * r5 + 6
+    assert reads(lambda: LassoCV(cv=3, alphas=5).fit(X, y)) <= 3 * r5 + 8   # + a single fit's <= 8
 
 
 @pytest.mark.slow   # compiles the single-solve programs at a shape of its own (about 7 s cold)
@@ -81,7 +66,7 @@ def test_path_equals_a_loop_of_warm_started_solves():
             assert bool(res.converged[k, 0])
 
 
-def test_sbl_reads_do_not_grow_with_iterations(reads):
+def test_sbl_reads_do_not_grow_with_iterations():
     X, y = _data(60, 30)
     assert reads(lambda: SBLRegression(max_iter=20).fit(X, y)) == reads(
         lambda: SBLRegression(max_iter=400, tol=1e-14).fit(X, y))
