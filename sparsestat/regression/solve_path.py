@@ -17,6 +17,7 @@ import numpy as np
 
 from ..linalg.cache import compiled_entry
 from ._problem import Design, Problem, design
+from .datafits import check_pair
 from .solve import _pick_solver, _prepare_batch, solve_batch
 from .working_set import bucket_size, first_bucket, ws_path
 
@@ -58,10 +59,33 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     ``sample_weights`` (T, n), (n,) or None; ``W0`` (T, p) start at the first penalty. ``tol`` and
     ``max_iter`` are per penalty, as in :func:`~sparsestat.regression.solve_batch`. Returns a
     :class:`PathResult` (host arrays).
+
+    Raises ``ValueError`` (X not 2-D or not finite, Y not (T, n) or not finite, W0 of the wrong width,
+    tol <= 0, max_iter < 1, no penalties) or ``TypeError`` (an unknown datafit or penalty, or a grid
+    mixing penalty kinds) before anything is compiled.
     """
     penalties = list(penalties)
     if not penalties:
         raise ValueError("penalties is empty")
+    if any(type(pen) is not type(penalties[0]) for pen in penalties):
+        raise TypeError("penalties must all be of one kind (a grid of one penalty)")
+    check_pair(datafit, penalties[0])
+    n, p = (X.n, X.p) if isinstance(X, Design) else np.shape(X) if np.ndim(X) == 2 else (None, None)
+    if n is None:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {np.shape(X)}")
+    if not isinstance(X, Design) and not np.all(np.isfinite(np.asarray(X))):
+        raise ValueError("X contains NaN or infinity")
+    Yh = np.asarray(Y)
+    if Yh.ndim != 2 or Yh.shape[1] != n:
+        raise ValueError(f"Y must have shape (n_problems, {n}); got {Yh.shape}")
+    if not np.all(np.isfinite(Yh)):
+        raise ValueError("Y contains NaN or infinity")
+    if W0 is not None and np.shape(W0)[-1] != p:
+        raise ValueError(f"W0 must have shape (n_problems, {p}); got {np.shape(W0)}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol > 0:
+        raise ValueError(f"tol must be a number > 0; got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
     name = _pick_solver(solver, datafit, penalties[0], False)
     if name not in ("ws_cd", "ws_prox_newton"):
         return _loop(X, Y, datafit, penalties, name, tol, max_iter, W0, sample_weights, fit_intercept)

@@ -7,13 +7,9 @@ Reads are counted at every Python entry point of a transfer (tests/_host_reads.p
 grew with its grid (85 / 568 for 5 / 40 alphas on a 60 x 100 problem; now 2 / 2).
 """
 
-import jax.numpy as jnp
 import numpy as np
-import pytest
 
-from sparsestat.linalg import enable_x64
-from sparsestat.regression import L1, Lasso, LassoCV, MCPRegression, Quadratic, SparseLogisticRegression, lasso_path
-from sparsestat.regression.solve_path import solve_path
+from sparsestat.regression import Lasso, LassoCV, MCPRegression, SparseLogisticRegression, lasso_path
 from sparsestat.sbl import SBLRegression
 
 from .._host_reads import steady_state_reads as reads
@@ -47,23 +43,6 @@ def test_a_path_is_one_program():
     assert r40 == r5 <= 4
     # CV: one path per fold, then the refit
     assert reads(lambda: LassoCV(cv=3, alphas=5).fit(X, y)) <= 3 * r5 + 8   # + a single fit's <= 8
-
-
-@pytest.mark.slow   # compiles the single-solve programs at a shape of its own (about 7 s cold)
-def test_path_equals_a_loop_of_warm_started_solves():
-    from sparsestat.regression import solve_batch
-    X, y = _data(50, 300, seed=3)
-    amax = np.max(np.abs(X.T @ y)) / 50
-    grid = amax * np.geomspace(1, 1e-3, 12)
-    with enable_x64():
-        res = solve_path(X, y[None], Quadratic(), [L1(a) for a in grid], tol=1e-10, fit_intercept=False)
-        W = None
-        for k, a in enumerate(grid):
-            one = solve_batch(X, y[None], Quadratic(), L1(a), tol=1e-10, W0=W, fit_intercept=False)
-            W = np.asarray(one.coef)
-            np.testing.assert_allclose(res.coef[k, 0], W[0], rtol=0, atol=1e-12)
-            assert res.gap[k, 0] <= 1e-10 * float(jnp.mean(jnp.asarray(y) ** 2)) * 1.0001
-            assert bool(res.converged[k, 0])
 
 
 def test_sbl_reads_do_not_grow_with_iterations():
