@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from ..linalg.cache import compiled_entry
@@ -298,6 +299,7 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
                                  (jaccard_union, "jaccard_union", JACCARD_UNIONS)):
         if value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    _check_fit_args(X, y, n_components, sparsity, batch_size, n_iter, n_prior_supports, checkpoint_every)
     Xf, yf, mask = _prepare_jit(X, y, dtype=jnp.dtype(dtype))
     dtype = Xf.dtype
     checkpoint_every = int(min(checkpoint_every, n_iter))
@@ -313,6 +315,24 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
                               and jnp.ndim(key) > 0):
         return _train_many(Xf, yf, mask, key, tau, hyper, structure=structure)
     return _train_one(Xf, yf, mask, key, tau, hyper, structure=structure)
+
+
+def _check_fit_args(X, y, n_components, sparsity, batch_size, n_iter, n_prior_supports, checkpoint_every):
+    """Named errors before anything compiles (shapes always; values only when concrete: ``fit`` is vmapped
+    over data sets). NaN in X is allowed (missing values); y must be finite."""
+    if jnp.ndim(X) != 2 or jnp.shape(X)[0] == 0 or jnp.shape(X)[1] == 0:
+        raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features); got shape {jnp.shape(X)}")
+    if jnp.shape(y) != jnp.shape(X)[:1]:
+        raise ValueError(f"y must have shape ({jnp.shape(X)[0]},); got {jnp.shape(y)}")
+    if not isinstance(y, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(jnp.asarray(y)))):
+        raise ValueError("y contains NaN or infinity")
+    for value, name in ((n_components, "n_components"), (sparsity, "sparsity"), (batch_size, "batch_size"),
+                        (n_iter, "n_iter"), (n_prior_supports, "n_prior_supports"),
+                        (checkpoint_every, "checkpoint_every")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    if sparsity > jnp.shape(X)[1]:
+        raise ValueError(f"sparsity must be <= n_features ({jnp.shape(X)[1]}); got {sparsity}")
 
 
 def fit_mixture(*args, **kwargs) -> MixtureFit:

@@ -109,8 +109,16 @@ def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs,
     """
     from ..linalg.precision import default_float
 
+    if not (np.isfinite(unit_sigma) and unit_sigma > 0):
+        raise ValueError(f"unit_sigma must be a finite number > 0 (iht_unit_sigma(epsilon, delta)); got {unit_sigma!r}")
+    if isinstance(n_nonzero_coefs, bool) or not isinstance(n_nonzero_coefs, (int, np.integer)) or n_nonzero_coefs < 1:
+        raise ValueError(f"n_nonzero_coefs must be an integer >= 1; got {n_nonzero_coefs!r}")
     if rounds is None:
         x, y = np.asarray(x), np.asarray(y)
+        if x.ndim != 2 or x.shape[0] == 0 or y.shape != (x.shape[0],):
+            raise ValueError(f"x must be (n_users, d) and y (n_users,); got {x.shape} and {y.shape}")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise ValueError("x and y must be finite")
         d = x.shape[1]
         if groups is None:
             k_part, key = jax.random.split(key)

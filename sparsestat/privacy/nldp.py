@@ -81,7 +81,14 @@ def nldp(key, x, y, calibration: NLDPCalibration, *, x_clip_l2=None, x_clip, y_c
     -------
     NLDPResult
     """
-    x = np.asarray(x)
+    if not isinstance(calibration, NLDPCalibration):
+        raise TypeError("calibration must be an NLDPCalibration (from privacy.calibration.nldp_calibration); "
+                        f"got {type(calibration).__name__}")
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 2 or x.shape[0] == 0 or y.shape != (x.shape[0],):
+        raise ValueError(f"x must be (n_users, d) and y (n_users,); got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must be finite")
     sums = stream_nldp_sums(key, [(x, y)], x.shape[1], calibration, x_clip_l2=x_clip_l2, x_clip=x_clip,
                             y_clip=y_clip, chunk_size=chunk_size, n_devices=n_devices, dtype=dtype)
     sums = NLDPSums(None if sums.cov_triu is None else np.asarray(sums.cov_triu),
