@@ -63,12 +63,12 @@ class SparseLinearBase(BaseEstimator):
         return c
 
     def _fit_core(self, X, y, sw, datafit, penalty, what):
-        from .solve import solve_batch
+        from .solve import solve_batch_host
 
         Y = y[None, :] if y.ndim == 1 else y.T
         W0 = self._warm_coef(Y.shape[0], X.shape[1])
         with enable_x64():
-            res = solve_batch(X, Y, datafit, penalty, solver=self._solver_name, tol=float(self.tol),
+            res = solve_batch_host(X, Y, datafit, penalty, solver=self._solver_name, tol=float(self.tol),
                               max_iter=int(self.max_iter), W0=W0,
                               sample_weights=None if sw is None else sw[None, :],
                               fit_intercept=bool(self.fit_intercept))

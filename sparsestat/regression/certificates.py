@@ -20,7 +20,7 @@ from ..linalg.cache import compiled_entry
 from ._problem import Problem
 from .datafits import check_pair
 
-__all__ = ["certify", "Certificate", "stopping_target", "full_certificate"]
+__all__ = ["certify", "Certificate", "stopping_target", "full_certificate", "prepare_batch"]
 
 
 class Certificate(NamedTuple):
@@ -41,6 +41,15 @@ def stopping_target(X, prob: Problem, pen, datafit, fit_intercept: bool, tol):
         corr0 = datafit.corr(X, prob, datafit.lin(X, prob, jnp.zeros((X.shape[1],), X.dtype), b0))
         return tol * jnp.max(jnp.abs(corr0))
     return tol * datafit.scale(X, prob, fit_intercept)
+
+
+def prepare_batch(X, Y, S, pens, tol, datafit, fit_intercept: bool):
+    """The problems of a batch sharing X (``Y``, ``S``: (T, n); ``pens``: leaves with a leading T) and
+    their stopping targets (:func:`stopping_target`). Traceable; the solvers run it inside their first
+    compiled program."""
+    probs = jax.vmap(lambda y, s: datafit.prepare(X, y, s, fit_intercept))(Y, S)
+    targets = jax.vmap(lambda pr, pen: stopping_target(X, pr, pen, datafit, fit_intercept, tol))(probs, pens)
+    return probs, targets
 
 
 def full_certificate(X, prob: Problem, w, b, pen, datafit, fit_intercept: bool, lin=None, corr=None):

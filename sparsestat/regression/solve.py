@@ -25,7 +25,7 @@ import numpy as np
 from ..linalg.cache import compiled_entry
 from ..linalg.host import to_device
 from ._problem import Design, Problem, design, padded_shape
-from .certificates import stopping_target
+from .certificates import prepare_batch
 from .datafits import check_pair
 from .fista import fista_solve
 from .iht import iht_solve
@@ -74,9 +74,7 @@ def _pick_solver(solver, datafit, penalty, traced):
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))
 def _prepare_batch(X, Y, S, pens, tol, datafit, *, fit_intercept):
-    probs = jax.vmap(lambda y, s: datafit.prepare(X, y, s, fit_intercept))(Y, S)
-    targets = jax.vmap(lambda pr, pen: stopping_target(X, pr, pen, datafit, fit_intercept, tol))(probs, pens)
-    return probs, targets
+    return prepare_batch(X, Y, S, pens, tol, datafit, fit_intercept)
 
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))
@@ -109,6 +107,21 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     (the residuals and correlations of the solutions); passing it back with ``W0`` = those solutions
     on the same X, Y and weights (another penalty) skips two products with X per problem.
     """
+    return _solve_batch(X, Y, datafit, penalties, solver=solver, tol=tol, max_iter=max_iter, W0=W0,
+                        sample_weights=sample_weights, fit_intercept=fit_intercept, pad_small=pad_small,
+                        warm=warm, return_warm=return_warm, to_host=False)
+
+
+@compiled_entry
+def solve_batch_host(X, Y, datafit, penalties, **kwargs):
+    """:func:`solve_batch` whose untraced results are numpy arrays (what the estimators store): no
+    transfer back to the device."""
+    return _solve_batch(X, Y, datafit, penalties, to_host=True, **kwargs)
+
+
+def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1000, W0=None,
+                 sample_weights=None, fit_intercept=True, pad_small=True, warm=None, return_warm=False,
+                 to_host=False):
     traced = _is_traced(X, Y, W0, sample_weights, *jax.tree_util.tree_leaves(penalties))
     name = _pick_solver(solver, datafit, penalties, traced)
     working_set = name in ("ws_cd", "ws_prox_newton")
@@ -158,19 +171,22 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         if getattr(pens, "weights", None) is not None:
             pens = pens._replace_weights(xp.pad(pens.weights, ((0, 0), (0, p_pad - p)), constant_values=1.0))
     W_host = None if traced else W
+    if working_set:  # the numpy arrays go to the device with the first compiled call
+        Y, S, W = np.ascontiguousarray(Y), np.ascontiguousarray(S), np.ascontiguousarray(W)
+        # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
+        st, _, out = ws_solve(D, Y, S, pens, W, tol, datafit=df, fit_intercept=fit_intercept, max_iter=max_iter,
+                              warm=warm if df.centred_intercept else None, w0_host=W_host)
+        coef_h, b_h, gap_h, n_iter_h, conv_h = out
+        res = SolveResult(np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype), gap_h, n_iter_h, conv_h)
+        if not to_host:
+            res = SolveResult(*jax.device_put(tuple(res)))
+        return (res, (st.lin, st.corr)) if return_warm else res
+
     if not traced:
         Y, S, W, pens = jax.device_put((np.ascontiguousarray(Y), np.ascontiguousarray(S),
                                         np.ascontiguousarray(W), pens))
-
-    A = D if working_set else X
-    probs, targets = _prepare_batch(A, Y, S, pens, tol, df, fit_intercept=fit_intercept)
-    if working_set:
-        # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
-        st = ws_solve(D, probs, pens, W, targets, datafit=df, fit_intercept=fit_intercept,
-                      max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host)
-        warm = (st.lin, st.corr)
-        coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
-    elif name in ("fista", "ws_fista"):
+    probs, targets = _prepare_batch(X, Y, S, pens, tol, df, fit_intercept=fit_intercept)
+    if name in ("fista", "ws_fista"):
         st = _fista_batch(X, probs, pens, W, targets, np.int32(max_iter) if not traced else max_iter, df,
                           fit_intercept=fit_intercept)
         coef, b, gap, n_iter, conv = st.w, st.b, st.gap, st.n_iter, st.converged
@@ -184,13 +200,14 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
         b = df.intercept(probs, coef, jnp.zeros((T,), dtype) if b is None else b, fit_intercept)
         res = SolveResult(coef[:, :p], b, gap, n_iter, conv)
     else:  # the intercept and the unpadded view on the host; one transfer back of each result
-        coef_h, xm, ym, b_h = jax.device_get((coef, probs.xm, probs.ym, b))
+        coef_h, xm, ym, b_h, gap, n_iter, conv = jax.device_get((coef, probs.xm, probs.ym, b, gap, n_iter, conv))
         coef_h = np.asarray(coef_h)
         b_h = np.zeros((T,), dtype) if b_h is None else b_h
         b_h = df.intercept(Problem(None, None, xm, ym), coef_h, b_h, fit_intercept, xp=np)
-        res = SolveResult(*jax.device_put((np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype))),
-                          gap, n_iter, conv)
-    return (res, warm if working_set else None) if return_warm else res
+        res = SolveResult(np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype), gap, n_iter, conv)
+        if not to_host:
+            res = SolveResult(*jax.device_put(tuple(res)))
+    return (res, None) if return_warm else res
 
 
 @compiled_entry

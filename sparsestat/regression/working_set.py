@@ -36,7 +36,7 @@ from jax import lax
 
 from ..linalg.shapes import next_pow2
 from ._problem import Problem
-from .certificates import full_certificate
+from .certificates import full_certificate, prepare_batch
 from .inner_cd import UNROLL, quad_inner
 from .inner_newton import newton_inner
 
@@ -223,19 +223,29 @@ def _rounds(D, probs, pens, state, targets, max_iter, ws_size: int, datafit, fit
     return state, jnp.stack([active.astype(jnp.int32), need.astype(jnp.int32)])
 
 
+def _results(probs: Problem, state: WSState, datafit, fit_intercept: bool):
+    """What a caller reads back: (coef, intercept, gap, n_iter, converged), batched."""
+    b = datafit.intercept(probs, state.w, state.b, fit_intercept)
+    return state.w, b, state.gap, state.n_iter, state.converged
+
+
 @functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
-def ws_start(D, probs: Problem, pens, w0, b0, targets, warm, max_iter, *, ws_size: int, datafit,
-             fit_intercept: bool):
-    """Certify the start, then run rounds at bucket ``ws_size``: ``(state, [active, need])``."""
-    state = _initial_state(D, probs, pens, w0, b0, targets, warm, datafit, fit_intercept)
-    return _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+def ws_fit(D, Y, S, pens, w0, tol, warm, max_iter, *, ws_size: int, datafit, fit_intercept: bool):
+    """The first compiled call of a solve: prepare the problems (weights, centring, stopping targets),
+    certify the start, run rounds at bucket ``ws_size``. Returns ``(state, [active, need], probs,
+    targets, results)`` (:func:`_results`). One program, so that a small fit is one dispatch."""
+    probs, targets = prepare_batch(D, Y, S, pens, tol, datafit, fit_intercept)
+    state = _initial_state(D, probs, pens, w0, None, targets, warm, datafit, fit_intercept)
+    state, flags = _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+    return state, flags, probs, targets, _results(probs, state, datafit, fit_intercept)
 
 
 @functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
 def ws_continue(D, probs: Problem, pens, state: WSState, targets, max_iter, *, ws_size: int, datafit,
                 fit_intercept: bool):
-    """More rounds from ``state`` at a larger bucket: ``(state, [active, need])``."""
-    return _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+    """More rounds from ``state`` at a larger bucket: ``(state, [active, need], results)``."""
+    state, flags = _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
+    return state, flags, _results(probs, state, datafit, fit_intercept)
 
 
 def first_bucket(w0_host, p: int, datafit) -> int:
@@ -246,25 +256,30 @@ def first_bucket(w0_host, p: int, datafit) -> int:
     return bucket_size(want, p)
 
 
-def ws_solve(D, probs: Problem, pens, w0, targets, *, datafit, fit_intercept: bool, max_iter: int,
-             b0=None, warm=None, w0_host=None) -> WSState:
+def ws_solve(D, Y, S, pens, w0, tol, *, datafit, fit_intercept: bool, max_iter: int, warm=None,
+             w0_host=None):
     """The working-set solve of a batch of problems sharing the design ``D`` (see the module
-    docstring): one compiled call, plus one per bucket a working set outgrows. The returned iterates
-    are certified (``gap``, ``converged``). ``w0_host``: the start on the host, if the caller has it
-    (sizes the first bucket without a device read)."""
+    docstring): one compiled call (:func:`ws_fit`), plus one per bucket a working set outgrows.
+    ``Y``, ``S`` (T, n) targets and sample weights, ``pens`` (leading axis T), ``w0`` (T, p) may be
+    numpy (handed over with the call). ``w0_host``: the start on the host, if the caller has it (sizes
+    the first bucket without a device read).
+
+    Returns ``(state, probs, results)``: the final :class:`WSState` (on the device; its iterates are
+    certified), the prepared problems, and (coef, intercept, gap, n_iter, converged) as numpy arrays,
+    read back in the one device read of each compiled call."""
     p = D.shape[1]
     datafit = datafit.unweighted()
     mi = np.int32(max_iter)
     B = first_bucket(w0_host, p, datafit)
-    state, flags = ws_start(D, probs, pens, w0, b0, targets, warm, mi, ws_size=B, datafit=datafit,
-                            fit_intercept=fit_intercept)
+    state, flags, probs, targets, out = ws_fit(D, Y, S, pens, w0, tol, warm, mi, ws_size=B, datafit=datafit,
+                                               fit_intercept=fit_intercept)
     while True:
-        active, need = np.asarray(flags)   # the only device read of the solve
+        (active, need), out_h = jax.device_get((flags, out))
         if not active:
-            return state
+            return state, probs, out_h
         B = max(B, bucket_size(int(need), p))
-        state, flags = ws_continue(D, probs, pens, state, targets, mi, ws_size=B, datafit=datafit,
-                                   fit_intercept=fit_intercept)
+        state, flags, out = ws_continue(D, probs, pens, state, targets, mi, ws_size=B, datafit=datafit,
+                                        fit_intercept=fit_intercept)
 
 
 # ----------------------------------------------------------------------------- paths

@@ -53,9 +53,10 @@ def test_second_process_loads_instead_of_compiling(tmp_path):
     d = tmp_path / "c"
     first = _run({"SPARSESTAT_CACHE_DIR": str(d)})
     assert first["jax_dir"] == str(d) and first["ours"] == str(d) and first["min_time"] == 0.0
-    assert first["hits"] == 0 and len(_entries(d)) >= 2   # a Lasso fit is two programs: prepare + the solve
+    n_programs = len(_entries(d))
+    assert first["hits"] == 0 and n_programs >= 1   # a Lasso fit is one program (prepare and solve fused)
     second = _run({"SPARSESTAT_CACHE_DIR": str(d)})
-    assert second["hits"] >= 2                       # every program of the fit came from disk
+    assert second["hits"] >= n_programs              # every program of the fit came from disk
     assert second["coef"] == first["coef"]
     assert not first["warnings"] and not second["warnings"]
 
