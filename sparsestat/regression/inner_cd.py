@@ -22,23 +22,22 @@ CG_ILL_FRACTION = 0.5
 UNROLL = 8  # CD block (coordinates per loop iteration); working sets are multiples of it
 
 
-def _block_gram(Z):
-    """Diagonal blocks of Z Z^T for consecutive groups of UNROLL rows: (B / UNROLL, UNROLL, UNROLL).
+def _block_gram(Z, m):
+    """Diagonal blocks of Z Z^T for the first ``m`` rows (a traced multiple of UNROLL), by consecutive
+    groups of UNROLL rows: (B / UNROLL, UNROLL, UNROLL), zero past ``m`` (bucket padding, never updated).
 
-    XLA:CPU runs the batched einsum as many tiny products: 154 ms at B = 4096, n = 5000 against 36 ms
-    for a loop of (UNROLL, n) x (n, UNROLL) products (same values, exactly); at B n <= 2^21 the einsum
-    is the faster (1.7 vs 1.9 ms at 1024 x 1000)."""
+    A loop of (UNROLL, n) x (n, UNROLL) products over the solved blocks only. (The batched einsum over
+    all B rows was XLA:CPU's slowest operation of a round: 0.45 ms at B = 512, n = 208 as one YNNPACK
+    fusion, where the m = 64 rows of a first round need 8 products; at B = 4096, n = 5000 it ran as
+    many tiny products, 154 ms against 36 ms for the loop.)"""
     B, n = Z.shape
     nb = B // UNROLL
-    if B * n <= SMALL_BN:
-        Zb = Z.reshape(nb, UNROLL, n)
-        return jnp.einsum("bin,bjn->bij", Zb, Zb)
 
     def body(i, G):
         Zi = lax.dynamic_slice_in_dim(Z, i * UNROLL, UNROLL)
         return G.at[i].set(Zi @ Zi.T)
 
-    return lax.fori_loop(0, nb, body, jnp.zeros((nb, UNROLL, UNROLL), Z.dtype))
+    return lax.fori_loop(0, m // UNROLL, body, jnp.zeros((nb, UNROLL, UNROLL), Z.dtype))
 
 
 def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m):
@@ -149,9 +148,9 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
     yt = sq * (prob.y - prob.ym)
     wW = w[idx]
     rt = yt - wW @ Z
-    L = jnp.sum(Z * Z, axis=1)
+    Gb = _block_gram(Z, m)
+    L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)  # ||Z_j||^2 of the solved rows, 0 past m
     inv_L = jnp.where(L > 0, 1.0 / jnp.where(L > 0, L, 1.0), 0.0)
-    Gb = _block_gram(Z)
     pen_W = pen.take(idx)
     visited = jnp.arange(idx.shape[0]) < m  # rows past m are bucket padding: never updated, not certified
     # the support step pays where CD epochs are bound by per-operation overhead (small B n: a CG

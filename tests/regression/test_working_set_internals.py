@@ -47,7 +47,7 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
     l1, l2 = 0.03, 0.03 / 0.7 * 0.3
     L = np.sum(Z * Z, axis=1)
     inv = np.where(L > 0, 1 / np.where(L > 0, L, 1), 0.0)
-    out_w, out_r = inner_cd._cd_epoch(jnp.asarray(Z), inner_cd._block_gram(jnp.asarray(Z)), jnp.asarray(inv), jnp.asarray(w),
+    out_w, out_r = inner_cd._cd_epoch(jnp.asarray(Z), inner_cd._block_gram(jnp.asarray(Z), m), jnp.asarray(inv), jnp.asarray(w),
                                 jnp.asarray(yt - w @ Z), pen, m)
     # reference: one cyclic pass, one coordinate at a time, over the first m rows
     wr, r = w.copy(), yt - w @ Z
@@ -64,14 +64,13 @@ def test_blocked_cd_epoch_equals_coordinatewise_cd(x64):
     np.testing.assert_array_equal(np.asarray(out_w)[m:], w[m:])  # padding rows untouched
 
 
-def test_block_gram_loop_equals_einsum(x64, monkeypatch):
-    """The loop form used at large B n gives the einsum's blocks exactly."""
+def test_block_gram_blocks_of_the_solved_rows(x64):
+    """The diagonal 8 x 8 blocks of Z Z^T for the first m rows, zero past m (bucket padding)."""
     Z = jnp.asarray(np.random.default_rng(2).standard_normal((64, 30)))
-    ref = np.asarray(inner_cd._block_gram(Z))
-    monkeypatch.setattr(inner_cd, "SMALL_BN", 0)
-    np.testing.assert_array_equal(np.asarray(inner_cd._block_gram(Z)), ref)
+    G = np.asarray(inner_cd._block_gram(Z, 40))
     Zb = np.asarray(Z).reshape(8, 8, 30)
-    np.testing.assert_allclose(ref, Zb @ Zb.transpose(0, 2, 1), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(G[:5], (Zb @ Zb.transpose(0, 2, 1))[:5], rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(G[5:], 0.0)
 
 
 @pytest.mark.parametrize("pen_kind", ["l1", "l1l2"])
