@@ -22,9 +22,10 @@ CG_ILL_FRACTION = 0.5
 UNROLL = 8  # CD block (coordinates per loop iteration); working sets are multiples of it
 
 
-def _block_gram(Z, m):
-    """Diagonal blocks of Z Z^T for the first ``m`` rows (a traced multiple of UNROLL), by consecutive
-    groups of UNROLL rows: (B / UNROLL, UNROLL, UNROLL), zero past ``m`` (bucket padding, never updated).
+def _block_gram(Z, m, h=None):
+    """Diagonal blocks of Z diag(h) Z^T (h = 1 if None) for the first ``m`` rows (a traced multiple of
+    UNROLL), by consecutive groups of UNROLL rows: (B / UNROLL, UNROLL, UNROLL), zero past ``m``
+    (bucket padding, never updated).
 
     A loop of (UNROLL, n) x (n, UNROLL) products over the solved blocks only. (The batched einsum over
     all B rows was XLA:CPU's slowest operation of a round: 0.45 ms at B = 512, n = 208 as one YNNPACK
@@ -35,15 +36,18 @@ def _block_gram(Z, m):
 
     def body(i, G):
         Zi = lax.dynamic_slice_in_dim(Z, i * UNROLL, UNROLL)
-        return G.at[i].set(Zi @ Zi.T)
+        return G.at[i].set(Zi @ (Zi if h is None else Zi * h).T)
 
     return lax.fori_loop(0, m // UNROLL, body, jnp.zeros((nb, UNROLL, UNROLL), Z.dtype))
 
 
-def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m):
+def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m, h=None):
     """One cyclic CD epoch over the first ``m`` rows of the working set (a traced count, a multiple of
-    UNROLL) on 1/2 ||rt||^2 + pen(wW), rt = yt - Z^T wW, Z of shape (B, n); inv_L = 1/||Z_j||^2 (0 for
-    empty rows, which then stay at 0). Rows past ``m`` are padding of the compiled bucket.
+    UNROLL) on 1/2 ||rt||^2_h + pen(wW), rt = yt - Z^T wW, Z of shape (B, n), with sample weights h
+    (1 if None; prox-Newton passes its model's Hessian weights and keeps rt = -(gradient) / h implicit:
+    the gradient of coordinate j is Z_j . rt and an update delta moves rt by -h delta Z_j);
+    inv_L = 1 / sum_i h_i Z_ji^2 (0 for empty rows, which then stay at 0); Gb from
+    :func:`_block_gram` with the same h. Rows past ``m`` are padding of the compiled bucket.
 
     Exact cyclic CD, organised by blocks of UNROLL consecutive coordinates: one product Z_blk rt gives
     the block's gradients, the coordinates are then updated one after the other with the block's Gram
@@ -66,7 +70,8 @@ def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m):
             new = pen_W.take(i * U + k).prox(wb[k] + gk * s[k], s[k])
             new = jnp.where(s[k] > 0, new, 0.0)
             d = d.at[k].set(new - wb[k])
-        return lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), rt - d @ Zi
+        step = d @ Zi
+        return lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), rt - (step if h is None else h * step)
 
     return lax.fori_loop(0, m // U, body, (wW, rt))
 

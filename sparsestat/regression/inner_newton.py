@@ -9,15 +9,16 @@ import jax.numpy as jnp
 from jax import lax
 
 from ._problem import Problem
-from .inner_cd import ANDERSON_K
+from .inner_cd import ANDERSON_K, _block_gram, _cd_epoch
 
 
-def newton_inner(datafit, XW, prob: Problem, idx, w, b, pen, sub_target, budget, convex_gap: bool,
+def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budget, convex_gap: bool,
                   fit_intercept, converged):
-    """Prox-Newton on the working set for a datafit whose ``lin`` is the linear predictor X w + b
-    (logistic); XW = X[:, idx].T (B, n). Returns (w, b, epochs, X w + b)."""
+    """Prox-Newton on the first ``m`` features of the working set (a traced multiple of UNROLL; the
+    rest of the bucket is padding, left out of the subproblem) for a datafit whose ``lin`` is the
+    linear predictor X w + b (logistic); XW = X[:, idx].T (B, n). Returns (w, b, epochs, X w + b)."""
     dtype = XW.dtype
-    Z = XW
+    Z = jnp.where((jnp.arange(idx.shape[0]) < m)[:, None], XW, 0.0)
     wW = w[idx]
     pen_W = pen.take(idx)
     fi = 1.0 if fit_intercept else 0.0
@@ -47,27 +48,18 @@ def newton_inner(datafit, XW, prob: Problem, idx, w, b, pen, sub_target, budget,
         mu = fi * jnp.where(Hb > 0, (Z @ h) / Hb_safe, 0.0)
         Zc = Z - mu[:, None]
         grc = gr - fi * h * jnp.where(Hb > 0, G / Hb_safe, 0.0)
-        H = (Zc * Zc) @ h
+        # coordinate descent on the model, blocked as the quadratic solver's (same iterates as one
+        # coordinate at a time): the model is 1/2 ||.||^2 weighted by h, its residual rt = -(grc + h Xd)
+        Gb = _block_gram(Zc, m, h)
+        H = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
+        inv_H = jnp.where(H > 0, 1.0 / jnp.where(H > 0, H, 1.0), 0.0)
 
         def cd_pass(carry, _):
-            d, Xd = carry
+            return _cd_epoch(Zc, Gb, inv_H, carry[0], carry[1], pen_W, m, h), None
 
-            def coord(j, c):
-                d, Xd = c
-                zj = Zc[j]
-                hj = H[j]
-                safe = jnp.where(hj > 0, hj, 1.0)
-                gj = jnp.dot(zj, grc + h * Xd)
-                cur = wW[j] + d[j]
-                new = jnp.where(hj > 0, pen_W.take(j).prox(cur - gj / safe, 1.0 / safe), 0.0)
-                delta = new - cur
-                return d.at[j].add(delta), Xd + delta * zj
-
-            d, Xd = lax.fori_loop(0, Z.shape[0], coord, (d, Xd))
-            return (d, Xd), None
-
-        init = (jnp.zeros_like(wW), jnp.zeros_like(zlin))
-        (d, Xd), _ = lax.scan(cd_pass, init, None, length=ANDERSON_K)
+        (v, _), _ = lax.scan(cd_pass, (wW, -grc), None, length=ANDERSON_K)
+        d = v - wW
+        Xd = d @ Zc
         # back to the uncentred direction: z changes by Xd - G / Hb, the intercept by -G / Hb - mu . d
         shift = fi * jnp.where(Hb > 0, -G / Hb_safe, 0.0)
         db = shift - jnp.dot(mu, d)

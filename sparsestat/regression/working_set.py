@@ -136,12 +136,9 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
     # solve on the m best features (:func:`solved_size`, the largest over the batch); the bucket B >= m
     # only fixes the compiled shape. m is kept unbatched on purpose: a
     # per-problem loop bound would make vmap turn every row access of the CD loop into a gather (3x).
-    if datafit.exact_quadratic:
-        nnz, viol = _support_counts(state)
-        m = jnp.max(solved_size(nnz, viol))
-        m = jnp.minimum(-(-m // UNROLL) * UNROLL, ws_size)
-    else:
-        m = ws_size
+    nnz, viol = _support_counts(state)
+    m = jnp.max(_wanted(nnz, viol, datafit))
+    m = jnp.minimum(-(-m // UNROLL) * UNROLL, ws_size)
 
     def single(prob, pen, st: WSState, target):
         convex_gap = datafit.has_gap(pen)
@@ -153,7 +150,7 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
             w, b, ep, lin = quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
                                        st.converged)
         else:
-            w, b, ep, lin = newton_inner(datafit, XW, prob, idx, st.w, st.b, pen, sub_target, budget,
+            w, b, ep, lin = newton_inner(datafit, XW, prob, idx, m, st.w, st.b, pen, sub_target, budget,
                                          convex_gap, fit_intercept, st.converged)
         score, corr, best, gap, primal, conv = _certify(D, prob, pen, w, b, lin, st.best_dual, target,
                                                         datafit, fit_intercept)
