@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_nonnegative
 from ..exceptions import warn_not_converged
 from ..linalg.precision import enable_x64
 
@@ -24,8 +24,74 @@ def check_sample_weight(sample_weight, X):
     return sw
 
 
+SELECTIONS = ("cyclic", "random")
+
+
+def check_sklearn_options(est, n_features=None):
+    """scikit-learn's solver options, accepted with their meaning where sparsestat has one:
+    ``selection`` in {"cyclic", "random"} (the working-set CD visits each working set in index order
+    in both cases: same solution to ``tol``; ``random_state`` is then unused), ``precompute`` a bool,
+    "auto" or a Gram matrix (checked for shape, finiteness and, once X is known, one entry against
+    X, as scikit-learn does; the solver forms the Gram blocks it needs itself), ``copy_X`` (X is never
+    modified: it is copied to the device)."""
+    sel = getattr(est, "selection", "cyclic")
+    if sel not in SELECTIONS:
+        raise ValueError(f"selection must be 'cyclic' or 'random', got {sel!r}")
+    pre = getattr(est, "precompute", False)
+    if not (isinstance(pre, (bool, np.bool_)) or (isinstance(pre, str) and pre == "auto")):
+        if isinstance(pre, str):
+            raise ValueError(f"precompute must be a bool, 'auto' or a Gram matrix, got {pre!r}")
+        G = np.asarray(pre)
+        if G.ndim != 2 or G.shape[0] != G.shape[1] or (n_features is not None and G.shape[0] != n_features):
+            raise ValueError(f"precompute (a Gram matrix) must have shape (n_features, n_features) = "
+                             f"({n_features}, {n_features}), got {G.shape}")
+        if not np.all(np.isfinite(G)):
+            raise ValueError("precompute (a Gram matrix) contains NaN or infinity")
+    if not isinstance(getattr(est, "copy_X", True), (bool, np.bool_)):
+        raise TypeError(f"copy_X must be a bool, got {est.copy_X!r}")
+
+
+def check_gram(est, X, sw):
+    """A user Gram matrix (``precompute``) must be X_c^T diag(s) X_c for the data being fitted:
+    one entry is checked (scikit-learn's test, same tolerances)."""
+    pre = getattr(est, "precompute", False)
+    if isinstance(pre, (bool, np.bool_, str)):
+        return
+    G = np.asarray(pre)
+    p = X.shape[1]
+    f1 = p // 2
+    f2 = min(f1 + 1, p - 1)
+    # scikit-learn's convention: weights normalised to sum n, the Gram of the centred, weighted X
+    s = np.ones(X.shape[0]) if sw is None else np.asarray(sw, float) * (X.shape[0] / np.sum(sw))
+    if est.fit_intercept and not np.allclose(s @ X / s.sum(), 0.0):
+        warnings.warn("Gram matrix was provided but X was centered to fit intercept: recomputing Gram matrix.",
+                      UserWarning, stacklevel=5)
+        return
+    Xf = X[:, [f1, f2]] * np.sqrt(s)[:, None]
+    expected = Xf[:, 0] @ Xf[:, 1]
+    rtol = 1e-4 if G.dtype == np.float32 else 1e-7
+    if not np.isclose(expected, G[f1, f2], rtol=rtol, atol=1e-5):
+        raise ValueError("Gram matrix passed in via 'precompute' parameter did not pass validation when a "
+                         f"single element was checked - please check that it was computed properly. For "
+                         f"element ({f1},{f2}) we computed {expected} but the user-supplied value was "
+                         f"{G[f1, f2]}.")
+
+
+def check_not_overflowing(X):
+    """Entries so large that a column's squared norm overflows float64 make coordinate descent
+    meaningless (scikit-learn raises on the non-finite iterates that follow; here, before solving)."""
+    if X.size == 0:
+        return
+    big = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1))
+    top = max(float(X.max()), -float(X.min()))
+    if top > big:
+        raise ValueError("Coordinate descent iterations resulted in non-finite parameter values (scikit-learn's "
+                         f"error; here not attempted): X has entries up to {top:.3g} in absolute value, so the "
+                         "squared norms of its columns overflow float64. Rescale X (e.g. StandardScaler).")
+
+
 def check_common(est):
-    check_positive(est.tol, "tol")
+    check_nonnegative(est.tol, "tol")  # 0: run to max_iter (scikit-learn accepts it)
     check_int(est.max_iter, "max_iter", lower=1)
     if not isinstance(est.fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be a bool, got {est.fit_intercept!r}")
@@ -47,9 +113,23 @@ class SparseLinearBase(BaseEstimator):
     _solver_name = "auto"
 
     def _validate(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=self._multi_output, y_numeric=True)
+        """float32 and float64 X are accepted; the solve runs in float64 and the fitted coefficients
+        are returned in X's dtype (scikit-learn's contract)."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=self._multi_output,
+                             y_numeric=True)
+        self._input_dtype = X.dtype
+        X = X.astype(np.float64, copy=False)
+        check_not_overflowing(X)
+        y = np.asarray(y, dtype=np.float64)
         sw = check_sample_weight(sample_weight, X)
         return X, y, sw
+
+    def _cast_to_input_dtype(self):
+        dt = getattr(self, "_input_dtype", np.dtype(np.float64))
+        self.coef_ = np.asarray(self.coef_).astype(dt, copy=False)
+        if isinstance(self.intercept_, np.ndarray):
+            self.intercept_ = self.intercept_.astype(dt, copy=False)
+        return self
 
     def _warm_coef(self, n_targets, n_features):
         if not getattr(self, "warm_start", False) or not hasattr(self, "coef_"):
@@ -89,12 +169,16 @@ class SparseLinearBase(BaseEstimator):
             self.certificate_ = gap
             self.n_iter_ = n_iter
             self.converged_ = bool(conv.all())
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(gap))):
+            raise ValueError("Coordinate descent iterations resulted in non-finite parameter values. The input "
+                             "data may contain large values and need to be preprocessed (the objective "
+                             "overflows in float64).")
         if not conv.all():
             warn_not_converged(what, int(n_iter.max()), int(self.max_iter), float(gap.max()), None, stacklevel=5)
-        return self
+        return self._cast_to_input_dtype()
 
     def predict(self, X):
         """Predicted values X coef_^T + intercept_."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return X @ np.asarray(self.coef_).T + self.intercept_

@@ -15,7 +15,7 @@ from sklearn.model_selection import check_cv
 from .._validation import check_in_interval, check_int, check_positive, store_params
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
-from ._base import SparseLinearBase, check_common
+from ._base import SparseLinearBase, check_common, check_gram, check_sklearn_options
 from .datafits import Quadratic
 from .linear_models import ElasticNet, Lasso
 from .path import _resolve_alphas, alpha_grid
@@ -72,18 +72,40 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
     return mse
 
 
+def _routed_groups(name, params):
+    """scikit-learn's rule for extra fit arguments: only with metadata routing enabled, and here only
+    ``groups`` (for the splitter)."""
+    if not params:
+        return None
+    from sklearn import get_config
+
+    if not get_config().get("enable_metadata_routing", False):
+        raise ValueError(f"Passing extra keyword arguments to {name}.fit is only supported if "
+                         "enable_metadata_routing=True, which you can set using `sklearn.set_config`. "
+                         f"Got {sorted(params)}.")
+    unknown = set(params) - {"groups"}
+    if unknown:
+        raise TypeError(f"{name}.fit got unexpected keyword arguments {sorted(unknown)} (only groups is routed)")
+    return params["groups"]
+
+
 class _CVBase(RegressorMixin, SparseLinearBase):
     def _l1_ratios(self):
         return [1.0]
 
     @compiled_entry
-    def fit(self, X, y, sample_weight=None):
-        """Cross-validate the alpha grid (and l1_ratio), then refit on all the data."""
+    def fit(self, X, y, sample_weight=None, **params):
+        """Cross-validate the alpha grid (and l1_ratio), then refit on all the data. ``params``: as in
+        scikit-learn, ``groups`` for a group splitter, routed only when metadata routing is enabled
+        (``sklearn.set_config(enable_metadata_routing=True)``); otherwise extra arguments are refused."""
         check_positive(self.eps, "eps")
         check_common(self)
+        groups = _routed_groups(type(self).__name__, params)
         X, y, sw = self._validate(X, y, sample_weight)
+        check_sklearn_options(self, X.shape[1])
+        check_gram(self, X, sw)
         ratios = self._l1_ratios()
-        folds = list(check_cv(self.cv).split(X, y))
+        folds = list(check_cv(self.cv).split(X, y, groups))
         grids, paths = [], []
         alphas = self.alphas
         if self.n_alphas is not None:  # scikit-learn < 1.9 spelling of an integer grid size
@@ -111,11 +133,12 @@ class _CVBase(RegressorMixin, SparseLinearBase):
         se = paths[i_r].std(axis=1, ddof=1) / np.sqrt(paths.shape[2]) if paths.shape[2] > 1 else np.zeros_like(m)
         ok = m <= m[i_a] + se[i_a]
         self.alpha_1se_ = float(grids[i_r][ok].max())
+        explicit = not (alphas is None or isinstance(alphas, (int, np.integer)))
         if len(ratios) == 1 and not isinstance(getattr(self, "l1_ratio", 1.0), (list, tuple, np.ndarray)):
             self.alphas_ = grids[0]
             self.mse_path_ = paths[0]
-        else:
-            self.alphas_ = grids
+        else:  # scikit-learn: one grid (n_alphas,) when given, one per l1_ratio when generated
+            self.alphas_ = grids[0] if explicit else grids
             self.mse_path_ = paths
         model = ElasticNet(alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
                            positive=self.positive, max_iter=self.max_iter, tol=self.tol)
@@ -125,7 +148,7 @@ class _CVBase(RegressorMixin, SparseLinearBase):
         model.fit(X, y, sample_weight=sw)
         for attr in ("coef_", "intercept_", "dual_gap_", "certificate_", "n_iter_", "converged_"):
             setattr(self, attr, getattr(model, attr))
-        return self
+        return self._cast_to_input_dtype()
 
 
 class LassoCV(_CVBase):
@@ -140,15 +163,19 @@ class LassoCV(_CVBase):
     n_alphas : int, optional
         The grid size under its scikit-learn < 1.9 name; overrides ``alphas`` when given.
     cv : int, splitter or iterable, default=None (5-fold KFold without shuffling)
-    fit_intercept, positive, max_iter, tol : as :class:`Lasso`
+    fit_intercept, positive, max_iter, tol, precompute, copy_X, random_state, selection : as :class:`Lasso`
+    verbose : accepted, no effect.
+    n_jobs : accepted, no effect: the folds' paths run as compiled programs on JAX's devices (all the
+        CPU cores; batched over folds on accelerators).
 
     Attributes
     ----------
     alpha_, alpha_1se_, alphas_, mse_path_ (n_alphas, n_folds), coef_, intercept_, dual_gap_, n_iter_
     """
 
-    def __init__(self, *, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True, positive=False,
-                 max_iter=1000, tol=1e-6):
+    def __init__(self, *, eps=1e-3, alphas=100, n_alphas=None, fit_intercept=True, precompute="auto", max_iter=1000,
+                 tol=1e-6, copy_X=True, cv=None, verbose=False, n_jobs=None, positive=False, random_state=None,
+                 selection="cyclic"):
         store_params(self, locals())
 
 
@@ -158,20 +185,23 @@ class ElasticNetCV(_CVBase):
 
     Parameters
     ----------
-    l1_ratio : float or list of floats in (0, 1], default=0.5
-    eps, alphas, n_alphas, cv, fit_intercept, positive, max_iter, tol : as :class:`LassoCV`
+    l1_ratio : float or list of floats in [0, 1], default=0.5
+        0 (ridge) needs an explicit ``alphas`` array.
+    eps, alphas, n_alphas, cv, fit_intercept, positive, max_iter, tol, precompute, copy_X, verbose, n_jobs,
+    random_state, selection : as :class:`LassoCV`
 
     Attributes
     ----------
     alpha_, l1_ratio_, alpha_1se_, alphas_, mse_path_ ((n_l1_ratios,) n_alphas, n_folds), coef_, intercept_
     """
 
-    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, n_alphas=None, cv=None, fit_intercept=True,
-                 positive=False, max_iter=1000, tol=1e-6):
+    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, n_alphas=None, fit_intercept=True, precompute="auto",
+                 max_iter=1000, tol=1e-6, cv=None, copy_X=True, verbose=0, n_jobs=None, positive=False,
+                 random_state=None, selection="cyclic"):
         store_params(self, locals())
 
     def _l1_ratios(self):
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
         for r in ratios:
-            check_in_interval(r, "l1_ratio", 0.0, 1.0, closed="right")
+            check_in_interval(r, "l1_ratio", 0.0, 1.0)  # 0 (ridge) needs explicit alphas (alpha_grid says so)
         return [float(r) for r in ratios]

@@ -198,13 +198,22 @@ def _dual_scale(corr_l1, w, pen):
 
 def quadratic_primal_dual(R2, ry, corr, w, pen):
     """Primal and dual values of the (elastic-net) Lasso from sufficient statistics:
-    R2 = <r, r>_omega, ry = <r, y_c>_omega, corr = X_c^T (omega r). The elastic net is the Lasso of
-    [X; sqrt(beta) I] (scikit-learn's gap)."""
+    R2 = <r, r>_omega, ry = <r, y_c>_omega, corr = X_c^T (omega r). scikit-learn's two gaps:
+
+    - l1 > 0 (formulation A): the elastic net as the Lasso of [X; sqrt(l2) I], dual point c r rescaled
+      into the l1 ball;
+    - l1 = 0, l2 > 0 (ridge, formulation B): the elastic net's own Fenchel dual at theta = r,
+      D(r) = <r, y_c> - |r|^2 / 2 - |corr|^2 / (2 l2), finite because the l2 term makes the penalty's
+      conjugate finite. (A's scale c = l1 / |corr - l2 w|_inf is 0 there: that gap would equal the
+      primal and never close.)"""
     c, l2 = _dual_scale(corr, w, pen)
+    l1, _ = pen.l1_l2(w.dtype)
     primal = 0.5 * R2 + pen.value(w)
     ww = jnp.sum(w * w)
-    dual = c * ry - 0.5 * c * c * (R2 + l2 * ww)
-    return primal, dual
+    dual_a = c * ry - 0.5 * c * c * (R2 + l2 * ww)
+    s = jnp.maximum(corr, 0.0) if pen.positive else jnp.abs(corr)
+    dual_b = ry - 0.5 * R2 - jnp.sum(s * s) / (2.0 * jnp.where(l2 > 0, l2, 1.0))
+    return primal, jnp.where((l1 > 0) | ~(l2 > 0), dual_a, dual_b)
 
 
 def logistic_primal_dual(zlin, y, omega, corr_fn, w, pen, fit_intercept):

@@ -5,6 +5,7 @@ celer's dual extrapolation for the inner stopping test."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -180,12 +181,15 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
 
     def body(state):
         wW, rt, bd, ep, _ = state
+        left = budget - ep  # epochs past the cap are computed but not kept: n_iter never exceeds max_iter
 
-        def one(carry, _):
-            wW, rt = _cd_epoch(Z, Gb, inv_L, carry[0], carry[1], pen_W, m)
-            return (wW, rt), wW
+        def one(carry, k):
+            new = _cd_epoch(Z, Gb, inv_L, carry[0], carry[1], pen_W, m)
+            carry = jax.tree_util.tree_map(lambda a, b: jnp.where(k < left, a, b), new, carry)
+            return carry, carry[0]
 
-        (wW1, rt1), its = lax.scan(one, (wW, rt), None, length=ANDERSON_K)
+        (wW1, rt1), its = lax.scan(one, (wW, rt), jnp.arange(ANDERSON_K))
+        n_ep = jnp.minimum(ANDERSON_K, left)
         acc, ok = _anderson(its)
         rt_acc = yt - acc @ Z
         better = ok & (sub_obj(acc, rt_acc) < sub_obj(wW1, rt1))
@@ -202,7 +206,7 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
             rt2 = jnp.where(take, rc, rt2)
         P2, D2 = sub_pd(wW2, rt2)
         if not convex_gap:
-            return wW2, rt2, bd, ep + ANDERSON_K, P2 <= sub_target
+            return wW2, rt2, bd, ep + n_ep, P2 <= sub_target
         # dual extrapolation (celer) for the inner stopping test: the extrapolated residual is a dual
         # candidate even when the extrapolated primal point is rejected; the best dual pair seen is
         # kept. (The outer certificate stays the residual gap at the returned iterate, as scikit-learn
@@ -210,7 +214,7 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
         _, Da = sub_pd(acc, rt_acc)
         Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
         bd = jnp.maximum(bd, jnp.maximum(D2, Da))
-        return wW2, rt2, bd, ep + ANDERSON_K, P2 - bd <= sub_target
+        return wW2, rt2, bd, ep + n_ep, P2 - bd <= sub_target
 
     init = (wW, rt, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
     wW, rt, _, ep, _ = lax.while_loop(cond, body, init)

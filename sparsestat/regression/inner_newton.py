@@ -5,6 +5,7 @@ search (skglm's ProxNewton)."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -34,7 +35,7 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
         st = jnp.max(pen_W.subdiff_distance(wW, Z @ g))
         return jnp.maximum(st, fi * jnp.abs(jnp.sum(g)))
 
-    def newton_step(wW, b):
+    def newton_step(wW, b, left):
         zlin = wW @ Z + b
         gr = datafit.raw_grad(prob, zlin)
         h = datafit.raw_hessian(prob, zlin)
@@ -54,10 +55,11 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
         H = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
         inv_H = jnp.where(H > 0, 1.0 / jnp.where(H > 0, H, 1.0), 0.0)
 
-        def cd_pass(carry, _):
-            return _cd_epoch(Zc, Gb, inv_H, carry[0], carry[1], pen_W, m, h), None
+        def cd_pass(carry, k):  # passes past the epoch cap are computed but not kept
+            new = _cd_epoch(Zc, Gb, inv_H, carry[0], carry[1], pen_W, m, h)
+            return jax.tree_util.tree_map(lambda a, c: jnp.where(k < left, a, c), new, carry), None
 
-        (v, _), _ = lax.scan(cd_pass, (wW, -grc), None, length=ANDERSON_K)
+        (v, _), _ = lax.scan(cd_pass, (wW, -grc), jnp.arange(ANDERSON_K))
         d = v - wW
         Xd = d @ Zc
         # back to the uncentred direction: z changes by Xd - G / Hb, the intercept by -G / Hb - mu . d
@@ -87,9 +89,10 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
 
     def body(state):
         wW, b, ep, _ = state
-        wW, b, zlin = newton_step(wW, b)
+        left = budget - ep
+        wW, b, zlin = newton_step(wW, b, left)
         stop = sub_cert(zlin, wW) <= sub_target
-        return wW, b, ep + ANDERSON_K, stop
+        return wW, b, ep + jnp.minimum(ANDERSON_K, left), stop
 
     wW, b, ep, _ = lax.while_loop(cond, body, (wW, b, jnp.zeros((), jnp.int32), converged))
     return w.at[idx].set(wW), b, ep, wW @ Z + b

@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin
 
 from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg, store_params
 from ..linalg.cache import compiled_entry
-from ._base import SparseLinearBase, check_common
+from ._base import SparseLinearBase, check_common, check_gram, check_sklearn_options
 from .datafits import Quadratic
 from .penalties import L0, L1, L1L2, MCP, SCAD
 
@@ -22,15 +22,58 @@ def _fit_penalised(est, X, y, sample_weight):
     (alpha = 0: ordinary least squares, with a warning)."""
     est._check_params()
     X, y, sw = est._validate(X, y, sample_weight)
+    check_sklearn_options(est, X.shape[1])
+    check_gram(est, X, sw)
     if float(est.alpha) == 0.0:
         return _least_squares(est, X, y, sw)
+    if float(getattr(est, "l1_ratio", 1.0)) == 0.0:
+        return _ridge(est, X, y, sw)
     return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
+
+
+def _ridge(est, X, y, sw):
+    """l1_ratio = 0: the elastic net is ridge regression, solved exactly (Cholesky of the smaller of
+    the p x p and n x n Gram systems, weighted and centred), certified by the elastic-net dual gap."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    s = np.ones(X.shape[0]) if sw is None else sw
+    om = s / s.sum()
+    Y = y if y.ndim == 2 else y[:, None]
+    if est.fit_intercept:
+        xm, ym = om @ X, om @ Y
+    else:
+        xm, ym = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+    l2 = float(est.alpha)
+    A = (X - xm) * np.sqrt(om)[:, None]            # min 1/2 |A w - b|^2 + l2/2 |w|^2
+    B = (Y - ym) * np.sqrt(om)[:, None]
+    n, p = A.shape
+    if p <= n:
+        coef = cho_solve(cho_factor(A.T @ A + l2 * np.eye(p)), A.T @ B).T
+    else:
+        coef = (A.T @ cho_solve(cho_factor(A @ A.T + l2 * np.eye(n)), B)).T
+    b = ym - coef @ xm
+    R = B - A @ coef.T                               # sqrt(omega) residuals
+    corr = A.T @ R                                   # X_c^T (omega r)
+    primal = 0.5 * np.sum(R * R, axis=0) + 0.5 * l2 * np.sum(coef * coef, axis=1)
+    dual = np.sum(R * B, axis=0) - 0.5 * np.sum(R * R, axis=0) - np.sum(corr * corr, axis=0) / (2 * l2)
+    gap = primal - dual
+    if est.positive and np.any(coef < 0):
+        return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
+    if y.ndim == 1:
+        est.coef_, est.intercept_ = coef[0], float(b[0]) if est.fit_intercept else 0.0
+        est.certificate_, est.n_iter_ = float(gap[0]), 1
+    else:
+        est.coef_, est.intercept_ = coef, b if est.fit_intercept else np.zeros(Y.shape[1])
+        est.certificate_, est.n_iter_ = gap, np.ones(Y.shape[1], dtype=np.int64)
+    est.converged_ = True
+    return est._cast_to_input_dtype()
 
 
 def _least_squares(est, X, y, sw):
     """alpha = 0: (weighted) least squares, minimum norm when rank-deficient."""
-    warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares; use "
-                  "sklearn.linear_model.LinearRegression", UserWarning, stacklevel=5)
+    warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares. With alpha=0, this algorithm "
+                  "does not converge well. You are advised to use the LinearRegression estimator "
+                  "(sparsestat solves the least-squares problem directly).", UserWarning, stacklevel=5)
     s = np.ones(X.shape[0]) if sw is None else sw
     Y = y if y.ndim == 2 else y[:, None]
     if est.fit_intercept:
@@ -53,7 +96,7 @@ def _least_squares(est, X, y, sw):
         est.n_iter_ = np.ones(Y.shape[1], dtype=np.int64)
     est.converged_ = True
     est.dual_gap_ = est.certificate_
-    return est
+    return est._cast_to_input_dtype()
 
 
 class Lasso(RegressorMixin, SparseLinearBase):
@@ -68,11 +111,22 @@ class Lasso(RegressorMixin, SparseLinearBase):
     positive : bool, default=False
         Constrain coefficients to be non-negative.
     max_iter : int, default=1000
-        Cap on coordinate-descent epochs (summed over working-set rounds).
-    tol : float, default=1e-6
-        Relative duality-gap tolerance.
+        Cap on coordinate-descent epochs (summed over working-set rounds); ``n_iter_`` never exceeds it.
+    tol : float >= 0, default=1e-6
+        Relative duality-gap tolerance (0: run to ``max_iter``).
     warm_start : bool, default=False
         Start from the previous ``coef_``.
+    precompute : bool, 'auto' or array (n_features, n_features), default=False
+        scikit-learn's Gram option. A Gram matrix is checked against X (shape, one entry, as
+        scikit-learn does); the working-set solver forms the Gram blocks it needs itself, so the
+        solution does not depend on this option.
+    copy_X : bool, default=True
+        Accepted for scikit-learn compatibility: X is never modified (it is copied to the device).
+    random_state : int, RandomState or None, default=None
+        Unused (see ``selection``).
+    selection : {'cyclic', 'random'}, default='cyclic'
+        Accepted; the working-set CD visits each working set in index order either way (the same
+        solution to ``tol``).
 
     Attributes
     ----------
@@ -85,8 +139,8 @@ class Lasso(RegressorMixin, SparseLinearBase):
 
     _multi_output = True
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, positive=False, max_iter=1000, tol=1e-6,
-                 warm_start=False):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True, max_iter=1000, tol=1e-6,
+                 warm_start=False, positive=False, random_state=None, selection="cyclic"):
         store_params(self, locals())
 
     def _make_penalty(self):
@@ -97,8 +151,9 @@ class Lasso(RegressorMixin, SparseLinearBase):
         check_common(self)
 
     @compiled_entry
-    def fit(self, X, y, sample_weight=None):
-        """Fit on X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
+    def fit(self, X, y, sample_weight=None, check_input=True):
+        """Fit on X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets).
+        ``check_input`` is accepted for scikit-learn compatibility; the input is always checked."""
         _fit_penalised(self, X, y, sample_weight)
         if float(self.alpha) != 0.0:
             self.dual_gap_ = self.certificate_
@@ -113,11 +168,12 @@ class ElasticNet(Lasso):
     ----------
     alpha : float, default=1.0
     l1_ratio : float in [0, 1], default=0.5
-    fit_intercept, positive, max_iter, tol, warm_start : as :class:`Lasso`
+    fit_intercept, precompute, max_iter, copy_X, tol, warm_start, positive, random_state, selection : as
+        :class:`Lasso`
     """
 
-    def __init__(self, alpha=1.0, l1_ratio=0.5, *, fit_intercept=True, positive=False, max_iter=1000, tol=1e-6,
-                 warm_start=False):
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False, max_iter=1000,
+                 copy_X=True, tol=1e-6, warm_start=False, positive=False, random_state=None, selection="cyclic"):
         store_params(self, locals())
 
     def _check_params(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array_arg, check_in_interval, check_int, check_positive
+from .._validation import check_array_arg, check_in_interval, check_int, check_nonnegative, check_positive
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from .datafits import Quadratic
@@ -27,7 +27,10 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=Fals
     else:
         Xy = X.T @ (s[:, None] * Y)
     Xy = Xy / s.sum()
-    amax = (Xy.max() if positive else np.abs(Xy).max()) / max(l1_ratio, 1e-3)
+    if l1_ratio <= 0:
+        raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0. Please supply a "
+                         "grid by providing your estimator with the appropriate `alphas=` argument.")
+    amax = (Xy.max() if positive else np.abs(Xy).max()) / l1_ratio
     if amax <= np.finfo(float).resolution:
         return np.full(n_alphas, np.finfo(float).resolution)
     return np.geomspace(amax, amax * eps, num=n_alphas)
@@ -37,15 +40,30 @@ def _resolve_alphas(X, y, alphas, eps, l1_ratio, positive, n_alphas_default=100)
     if alphas is None or isinstance(alphas, (int, np.integer)):
         n_alphas = n_alphas_default if alphas is None else check_int(alphas, "alphas", lower=1)
         return alpha_grid(X, y, l1_ratio=l1_ratio, eps=eps, n_alphas=n_alphas, positive=positive)
-    a = check_array_arg(alphas, "alphas", ndim=1)
-    if np.any(a < 0):
-        raise ValueError("alphas must be non-negative")
+    a = _check_alphas(alphas)
     return np.sort(a)[::-1]
 
 
+def _check_alphas(alphas):
+    """An explicit grid, with scikit-learn's errors: ``alphas[i] must be an instance of float, not
+    str`` (TypeError), ``alphas[i] == -1, must be >= 0.0.`` (ValueError)."""
+    from numbers import Real
+
+    vals = list(np.ravel(np.asarray(alphas, dtype=object))) if np.ndim(alphas) else [alphas]
+    for i, v in enumerate(vals):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (Real, np.number)):
+            raise TypeError(f"alphas[{i}] must be an instance of float, not {type(v).__name__}.")
+        if not np.isfinite(v):
+            raise ValueError(f"alphas[{i}] == {v}, must be a finite number.")
+        if v < 0:
+            raise ValueError(f"alphas[{i}] == {v}, must be >= 0.0.")
+    return check_array_arg(np.asarray(vals, dtype=np.float64), "alphas", ndim=1)
+
+
 @compiled_entry
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, positive=False, tol=1e-6,
-              max_iter=1000, return_n_iter=False, sample_weight=None, solver="auto"):
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, precompute="auto", Xy=None, copy_X=True,
+              coef_init=None, verbose=False, return_n_iter=False, positive=False, check_input=True, tol=1e-6,
+              max_iter=1000, sample_weight=None, solver="auto"):
     """Elastic-net path by working-set coordinate descent with warm starts, the whole grid as one
     compiled program (:func:`~sparsestat.regression.solve_path.solve_path`).
 
@@ -53,12 +71,18 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     ----------
     X : array (n_samples, n_features)
     y : array (n_samples,) or (n_samples, n_targets)
-    l1_ratio : float in (0, 1]
+    l1_ratio : float in [0, 1]
+        0 (ridge) needs an explicit ``alphas`` array (no alpha_max exists).
     eps : float > 0
         alpha_min / alpha_max when the grid is built here.
     alphas : None, int or array
         None -> 100 values, int -> that many values on scikit-learn's log grid, array -> used (sorted
         decreasing).
+    n_alphas : int, optional
+        The grid size under scikit-learn's older name (used when ``alphas`` is None).
+    precompute, Xy, copy_X, verbose, check_input : scikit-learn's options, accepted: the solution does
+        not depend on them (the solver forms the Gram blocks it needs; X is never modified; the input is
+        always checked).
     coef_init : array (n_features,), optional
         Warm start at the first alpha.
     positive : bool
@@ -79,10 +103,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
     y = check_array_arg(y, "y", ndim=(1, 2), dtype=np.float64)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y have inconsistent numbers of samples: {X.shape[0]} and {y.shape[0]}")
-    l1_ratio = check_in_interval(l1_ratio, "l1_ratio", 0.0, 1.0, closed="right")
+    l1_ratio = check_in_interval(l1_ratio, "l1_ratio", 0.0, 1.0)
     check_positive(eps, "eps")
-    check_positive(tol, "tol")
+    check_nonnegative(tol, "tol")
     check_int(max_iter, "max_iter", lower=1)
+    if alphas is None and n_alphas is not None:
+        alphas = check_int(n_alphas, "n_alphas", lower=1)
     alphas = _resolve_alphas(X, y, alphas, eps, l1_ratio, positive)
     Y = y[None, :] if y.ndim == 1 else y.T
     T, p = Y.shape[0], X.shape[1]
@@ -106,8 +132,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, alphas=None, coef_init=None, posi
 
 
 @compiled_entry
-def lasso_path(X, y, *, eps=1e-3, alphas=None, coef_init=None, positive=False, tol=1e-6, max_iter=1000,
-               return_n_iter=False, sample_weight=None, solver="auto"):
+def lasso_path(X, y, *, eps=1e-3, n_alphas=None, alphas=None, precompute="auto", Xy=None, copy_X=True, coef_init=None,
+               verbose=False, return_n_iter=False, positive=False, tol=1e-6, max_iter=1000, sample_weight=None,
+               solver="auto"):
     """Lasso path: :func:`enet_path` with l1_ratio = 1 (same parameters and returns)."""
-    return enet_path(X, y, l1_ratio=1.0, eps=eps, alphas=alphas, coef_init=coef_init, positive=positive, tol=tol,
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, precompute=precompute, Xy=Xy,
+                     copy_X=copy_X, verbose=verbose, coef_init=coef_init, positive=positive, tol=tol,
                      max_iter=max_iter, return_n_iter=return_n_iter, sample_weight=sample_weight, solver=solver)

@@ -234,7 +234,7 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     datafit : Quadratic or Logistic
     penalty : L1, L1L2, MCP, SCAD or L0
     solver : {"auto", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht"}
-    tol : float > 0
+    tol : float >= 0
         Stop when the certificate <= tol x scale: duality gap <= tol <y_c, y_c>_omega (scikit-learn's
         scale) or tol F(0, b0) (logistic); stationarity <= tol alpha_max (MCP, SCAD, L0).
     max_iter : int >= 1
@@ -261,8 +261,8 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
     if not traced:
-        if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
-            raise ValueError(f"tol must be a positive number, got {tol!r}")
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
+            raise ValueError(f"tol must be a non-negative number (0: run to max_iter), got {tol!r}")
         if int(max_iter) < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter!r}")
         if sample_weight is not None:

@@ -61,7 +61,7 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     :class:`PathResult` (host arrays).
 
     Raises ``ValueError`` (X not 2-D or not finite, Y not (T, n) or not finite, W0 of the wrong width,
-    tol <= 0, max_iter < 1, no penalties) or ``TypeError`` (an unknown datafit or penalty, or a grid
+    tol < 0, max_iter < 1, no penalties) or ``TypeError`` (an unknown datafit or penalty, or a grid
     mixing penalty kinds) before anything is compiled.
     """
     penalties = list(penalties)
@@ -82,8 +82,8 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
         raise ValueError("Y contains NaN or infinity")
     if W0 is not None and np.shape(W0)[-1] != p:
         raise ValueError(f"W0 must have shape (n_problems, {p}); got {np.shape(W0)}")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol > 0:
-        raise ValueError(f"tol must be a number > 0; got {tol!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0; got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
     name = _pick_solver(solver, datafit, penalties[0], False)

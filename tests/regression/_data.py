@@ -34,7 +34,8 @@ def alpha_max(X, y, fit_intercept, sw=None, l1_ratio=1.0):
 
 
 def numpy_gap(X, y, w, alpha, l1_ratio=1.0, fit_intercept=True, sw=None, positive=False):
-    """Independent duality gap (scikit-learn's formula, weighted), objective units, intercept optimal."""
+    """Independent duality gap (scikit-learn's formulas, weighted), objective units, intercept optimal:
+    formulation A for l1 > 0, the ridge formulation B (elastic-net dual at theta = r) for l1 = 0."""
     n = len(y)
     s = np.ones(n) if sw is None else np.asarray(sw, float)
     om = s / s.sum()
@@ -51,4 +52,8 @@ def numpy_gap(X, y, w, alpha, l1_ratio=1.0, fit_intercept=True, sw=None, positiv
     R2 = om @ (r * r)
     primal = 0.5 * R2 + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w
     dual = c * (om @ (r * yc)) - 0.5 * c * c * (R2 + l2 * w @ w)
+    if l1 == 0 and l2 > 0:
+        corr = Xc.T @ (om * r)
+        s_ = np.maximum(corr, 0.0) if positive else np.abs(corr)
+        dual = om @ (r * yc) - 0.5 * R2 - s_ @ s_ / (2 * l2)
     return primal - dual, primal, dual

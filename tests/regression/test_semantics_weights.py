@@ -80,7 +80,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="n_nonzero_coefs"):
         L0Regression(n_nonzero_coefs=61).fit(X, y)
     with pytest.raises(ValueError, match="tol"):
-        Lasso(tol=0).fit(X, y)
+        Lasso(tol=-1e-4).fit(X, y)
     with pytest.raises(ValueError, match="max_iter"):
         Lasso(max_iter=0).fit(X, y)
     Xn = X.copy()

@@ -35,7 +35,7 @@ def test_path_equals_a_loop_of_warm_started_solves():
     (dict(Y=np.zeros((1, 5))), ValueError, "Y must have shape"),
     (dict(Y=np.full((1, 4), np.inf)), ValueError, "Y contains NaN"),
     (dict(W0=np.zeros((1, 2))), ValueError, "W0 must have shape"),
-    (dict(tol=0.0), ValueError, "tol must be"),
+    (dict(tol=-1e-6), ValueError, "tol must be"),
     (dict(max_iter=0), ValueError, "max_iter must be"),
     (dict(penalties=[]), ValueError, "penalties is empty"),
     (dict(penalties=[L1(0.1), MCPRegression]), TypeError, "one kind"),

@@ -1,0 +1,56 @@
+"""scikit-learn's contract for the estimators' outputs (issue 22): float32 in, float32 out; n_iter_
+never above max_iter; tol = 0 accepted (runs to max_iter)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sparsestat.regression import ElasticNet, Lasso, LassoCV
+
+from ._data import problem
+
+
+@pytest.mark.parametrize("make", [lambda: Lasso(alpha=0.05), lambda: ElasticNet(alpha=0.05, l1_ratio=0.5),
+                                  lambda: LassoCV(alphas=[0.2, 0.05], cv=3)])
+def test_float32_in_float32_out(make):
+    """The solve runs in float64 on the float32 data (exactly representable): the float32 fit is the
+    float64 fit of the same numbers, rounded to float32 at the end."""
+    X, y, _ = problem(60, 100, seed=3)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    m32 = make().fit(X32, y32)
+    m64 = make().fit(X32.astype(np.float64), y32.astype(np.float64))
+    assert m32.coef_.dtype == np.float32
+    np.testing.assert_array_equal(m32.coef_, m64.coef_.astype(np.float32))
+    assert m32.predict(X32).dtype == np.float32
+    assert m64.coef_.dtype == np.float64
+
+
+@pytest.mark.parametrize("max_iter", [1, 3, 7])
+def test_n_iter_never_exceeds_max_iter(max_iter):
+    """The CD runs blocks of 5 epochs (Anderson); epochs past the cap are not kept nor counted
+    (before: max_iter=1 reported 5)."""
+    X, y, _ = problem(60, 100, seed=3)
+    with pytest.warns(ConvergenceWarning):
+        m = Lasso(alpha=0.01, max_iter=max_iter, tol=1e-12).fit(X, y)
+    assert 1 <= m.n_iter_ <= max_iter and not m.converged_
+    # the iterate after max_iter epochs is better than after fewer
+    with pytest.warns(ConvergenceWarning):
+        m1 = Lasso(alpha=0.01, max_iter=1, tol=1e-12).fit(X, y)
+    assert m.dual_gap_ <= m1.dual_gap_
+
+
+def test_tol_zero_runs_to_max_iter():
+    """tol = 0 stops only at max_iter (with a ConvergenceWarning), or earlier if the gap reaches 0
+    exactly in floating point."""
+    X, y, _ = problem(60, 100, seed=3)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        m = Lasso(alpha=0.05, tol=0.0, max_iter=200).fit(X, y)
+    warned = any(issubclass(r.category, ConvergenceWarning) for r in rec)
+    assert (m.n_iter_ == 200 and not m.converged_ and warned) or (m.converged_ and m.dual_gap_ <= 0 and not warned)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = Lasso(alpha=0.05, tol=1e-12, max_iter=5000).fit(X, y)
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-8)
