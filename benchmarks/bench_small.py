@@ -8,7 +8,7 @@ device-to-host reads of one sparsestat call.
 
 ``--tol default`` runs every method at its own default tolerance (what a user gets: sparsestat 1e-6,
 scikit-learn 1e-4, both relative to ||y||^2 / n); ``--tol matched`` runs scikit-learn at sparsestat's
-1e-6. ``first_call_s`` is the first call in this process (compilation, or a load from the persistent
+1e-6; ``--tol sklearn`` runs sparsestat at scikit-learn's 1e-4 (same meaning of tol). ``first_call_s`` is the first call in this process (compilation, or a load from the persistent
 cache, included); ``median_s`` the steady state. Single fits at alpha = alpha_max / 20; paths and CV on
 100 alphas, eps = 1e-3; logistic at alpha = alpha_max / 20 with scikit-learn's C = 1 / (n alpha)
 (the same objective).
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import warnings
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="100x200,200x500,500x2000,1000x5000")
     ap.add_argument("--designs", default="iid,corr")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--tol", default="default", choices=["default", "matched"])
+    ap.add_argument("--tol", default="default", choices=["default", "matched", "sklearn"])
     ap.add_argument("--skip-cv-above", type=int, default=2_000_000, help="skip CV when n * p exceeds this")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
@@ -67,6 +68,8 @@ def main(argv=None):
     have_skglm = importlib.util.find_spec("skglm") is not None
     have_celer = importlib.util.find_spec("celer") is not None
     sk_tol = 1e-6 if args.tol == "matched" else 1e-4
+    ss_tol = 1e-4 if args.tol == "sklearn" else 1e-6
+    warnings.filterwarnings("ignore", category=FutureWarning)  # LogisticRegression(penalty=) in 1.8+
     lines = [f"# bench_small (tol: {args.tol}); {machine_info()}"]
     print(lines[0])
     rows, reads = [], []
@@ -82,14 +85,14 @@ def main(argv=None):
             amax_log = np.max(np.abs(X.T @ (yb - yb.mean()))) / n
             a_log = amax_log / 20
             tasks = {
-                "Lasso": [Contender("sparsestat", lambda: Lasso(alpha=a).fit(X, y)),
+                "Lasso": [Contender("sparsestat", lambda: Lasso(alpha=a, tol=ss_tol).fit(X, y)),
                           Contender("sklearn", lambda: SkLasso(alpha=a, tol=sk_tol).fit(X, y))],
-                "ElasticNet": [Contender("sparsestat", lambda: ElasticNet(alpha=a, l1_ratio=0.5).fit(X, y)),
+                "ElasticNet": [Contender("sparsestat", lambda: ElasticNet(alpha=a, l1_ratio=0.5, tol=ss_tol).fit(X, y)),
                                Contender("sklearn", lambda: SkENet(alpha=a, l1_ratio=0.5, tol=sk_tol).fit(X, y))],
-                "lasso_path": [Contender("sparsestat", lambda: lasso_path(Xc, yc, alphas=100)),
+                "lasso_path": [Contender("sparsestat", lambda: lasso_path(Xc, yc, alphas=100, tol=ss_tol)),
                                Contender("sklearn", lambda: sk_lasso_path(Xc, yc, n_alphas=100, tol=sk_tol))],
                 "SparseLogistic": [
-                    Contender("sparsestat", lambda: SparseLogisticRegression(alpha=a_log).fit(X, yb)),
+                    Contender("sparsestat", lambda: SparseLogisticRegression(alpha=a_log, tol=ss_tol).fit(X, yb)),
                     Contender("sklearn-liblinear", lambda: LogisticRegression(
                         penalty="l1", solver="liblinear", C=1.0 / (n * a_log), tol=sk_tol).fit(X, yb))],
             }
@@ -100,7 +103,7 @@ def main(argv=None):
                 from celer import Lasso as CelerLasso
                 tasks["Lasso"].append(Contender("celer", lambda: CelerLasso(alpha=a, tol=1e-6).fit(X, y)))
             if n * p <= args.skip_cv_above:
-                tasks["LassoCV"] = [Contender("sparsestat", lambda: LassoCV(cv=5).fit(X, y)),
+                tasks["LassoCV"] = [Contender("sparsestat", lambda: LassoCV(cv=5, tol=ss_tol).fit(X, y)),
                                     Contender("sklearn", lambda: SkLassoCV(cv=5, tol=sk_tol).fit(X, y))]
             for task, cs in tasks.items():
                 rep = args.repeat if (task != "LassoCV" or n * p <= 200_000) else 1
