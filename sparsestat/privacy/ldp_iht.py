@@ -140,8 +140,10 @@ def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs,
             gsum = part if gsum is None else gsum + part
             m += len(ip)
         theta = iht_step(theta, gsum, m, step_size=step_size, n_nonzero_coefs=n_nonzero_coefs, radius=radius)
-        sums.append(np.asarray(gsum))
+        sums.append(gsum)     # stays on the device: read once after the last round
         sizes.append(m)
         sigmas.append(float(sigma))
         sens.append(float(sensitivity))
-    return LDPIHTResult(theta, np.stack(sums), np.asarray(sizes), tuple(sigmas), tuple(sens))
+    # the round's one host read is ||theta_{t-1}||_1 above: the report sigma of round t is a public value
+    # computed on the host (in double precision), as the users' devices would receive it
+    return LDPIHTResult(theta, np.stack(jax.device_get(sums)), np.asarray(sizes), tuple(sigmas), tuple(sens))
