@@ -8,6 +8,7 @@ grew with its grid (85 / 568 for 5 / 40 alphas on a 60 x 100 problem; now 2 / 2)
 """
 
 import numpy as np
+import pytest
 
 from sparsestat.regression import Lasso, LassoCV, MCPRegression, SparseLogisticRegression, lasso_path
 from sparsestat.sbl import SBLRegression
@@ -49,3 +50,98 @@ def test_sbl_reads_do_not_grow_with_iterations():
     X, y = _data(60, 30)
     assert reads(lambda: SBLRegression(max_iter=20).fit(X, y)) == reads(
         lambda: SBLRegression(max_iter=400, tol=1e-14).fit(X, y))
+
+
+# ---- the other modules' entry points: reads at two iteration counts (small shapes of their own tests) ----
+
+def _kron_problem():
+    # the 4x6 (x) 4x6 problem of tests/sbl/test_compile_once.py
+    rng = np.random.default_rng(1)
+    H1, H2 = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    g1, g2 = np.zeros(6), np.zeros(6)
+    g1[[1, 2]] = [1.0, 0.4]
+    g2[[2, 3]] = [1.0, -0.7]
+    return [H1, H2], np.kron(H1, H2) @ np.kron(g1, g2) + 0.02 * rng.standard_normal(16)
+
+
+@pytest.mark.filterwarnings("ignore::sparsestat.exceptions.ConvergenceWarning")     # tol=0: at the cap
+def test_kron_sbl_reads_do_not_grow_with_iterations(x64):
+    from sparsestat.sbl import KroneckerSBL, kron_omp, kron_sbl
+
+    facs, y = _kron_problem()
+    Y = np.stack([y, -y, 0.5 * y])
+    # tol=0: every run goes to max_iter (5 or 300 EM iterations; "am" also runs its inner AM loop)
+    for kw in (dict(method="svd"), dict(method="am"), dict(lanes=2)):
+        yy = Y if "lanes" in kw else y
+        assert int(np.max(kron_sbl(facs, yy, max_iter=300, tol=0.0, **kw).n_iter)) == 300
+        assert reads(lambda: kron_sbl(facs, yy, max_iter=5, tol=0.0, **kw)) == reads(
+            lambda: kron_sbl(facs, yy, max_iter=300, tol=0.0, **kw)), kw
+    assert reads(lambda: KroneckerSBL(max_iter=5, tol=0.0).fit(facs, y)) == reads(
+        lambda: KroneckerSBL(max_iter=300, tol=0.0).fit(facs, y))
+    # OMP: 1 iteration (tol 0.9) or 5 (tol 0)
+    assert reads(lambda: kron_omp(facs, y, max_per_mode=3, tol=0.9)) == reads(
+        lambda: kron_omp(facs, y, max_per_mode=3, tol=0.0))
+
+
+def test_gemss_reads_do_not_grow_with_iterations():
+    import jax
+
+    from sparsestat.datasets import make_multi_solution
+    from sparsestat.gemss import GEMSS, fit
+
+    # the 20 x 12 problem and settings of tests/gemss/test_gemss_compile_once.py; GEMSS(...).fit runs
+    # the same compiled programs as fit(...)
+    X, y, _, _ = make_multi_solution(20, 12, 2, 2, noise_std=0.1, binarize=False, random_state=0)
+    kw = dict(n_components=3, sparsity=2, lambda_jaccard=10.0, batch_size=4, lr=0.05)
+    key = jax.random.PRNGKey(0)
+    few = reads(lambda: jax.block_until_ready(fit(X, y, key, n_iter=200, **kw)))
+    assert reads(lambda: jax.block_until_ready(fit(X, y, key, n_iter=1000, **kw))) == few <= 1
+    assert reads(lambda: GEMSS(n_iter=200, random_state=0, **kw).fit(X, y)) == reads(
+        lambda: GEMSS(n_iter=1000, random_state=0, **kw).fit(X, y))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")     # R-hat of a short run
+def test_mcmc_sample_reads_once_per_chunk():
+    import jax
+    import jax.numpy as jnp
+
+    from sparsestat.mcmc import sample
+
+    scales = np.array([1.0, 0.5, 2.0])     # the 3-d target and starts of tests/mcmc/test_mcmc_compile_once.py
+    starts = jnp.asarray(0.1 * np.arange(6.0).reshape(2, 3))
+    opts = dict(num_warmup=3, num_chains=2, rng_key=jax.random.PRNGKey(0), progress_bar=False)
+
+    def run(num_samples, **kw):
+        return lambda: sample(lambda x: -0.5 * jnp.sum((x / scales) ** 2), starts, num_samples=num_samples,
+                              **opts, **kw)
+
+    # default chunking: 203 or 1003 iterations are one chunk each, the same reads (the start's, then the
+    # chunk's records in one transfer)
+    few = reads(run(200))
+    assert reads(run(1000)) == few <= 3
+    # chunks of 64 iterations: 4 or 16 chunks, exactly one read per chunk
+    assert reads(run(1000, chunk_size=64)) - reads(run(200, chunk_size=64)) == 16 - 4
+
+
+@pytest.mark.filterwarnings("ignore::sparsestat.exceptions.PrivacyWarning",
+                            "ignore:the aggregated covariance is not positive definite:RuntimeWarning")
+def test_ldp_reads_do_not_grow_with_rounds_or_chunks(x64):
+    import jax
+
+    from sparsestat.privacy import iht_unit_sigma, ldp_iht, nldp, nldp_calibration
+
+    rng = np.random.default_rng(0)     # d = 4 users of tests/privacy/test_compile_once.py
+    X = rng.standard_normal((640, 4))
+    y = X @ np.array([0.5, 0.0, 0.0, -0.5]) + 0.1 * rng.standard_normal(640)
+    key = jax.random.PRNGKey(0)
+    # NLDP: no solver iterations; 4 or 40 chunks of 16 users are summed on the device, the same reads
+    cal = nldp_calibration(4, epsilon=1.0, delta=1e-5, x_clip_l2=2.0, x_clip=1.0, y_clip=1.0)
+    kw = dict(x_clip_l2=2.0, x_clip=1.0, y_clip=1.0, chunk_size=16)
+    assert reads(lambda: nldp(key, X[:64], y[:64], cal, **kw)) == reads(lambda: nldp(key, X, y, cal, **kw))
+    # LDP-IHT on 64 users in chunks of 4 (16 chunks either way): 4 or 16 rounds. A round's only read is
+    # ||theta_{t-1}||_1, which sets the round's public report sigma (computed on the host, sent to the
+    # users); the rounds' gradient sums are read once at the end
+    iht = dict(unit_sigma=iht_unit_sigma(1.0, 1e-5), x_clip=1.0, y_clip=1.0, n_nonzero_coefs=2, chunk_size=4)
+    r4 = reads(lambda: ldp_iht(key, X[:64], y[:64], n_rounds=4, **iht))
+    r16 = reads(lambda: ldp_iht(key, X[:64], y[:64], n_rounds=16, **iht))
+    assert r16 - r4 == 16 - 4
