@@ -2,7 +2,11 @@
 B7 first call) against scikit-learn, celer, skglm and abess, alternated in one run, every solution
 re-certified by one numpy duality-gap routine.
 
-    python -m benchmarks regression [--size small|large] [--repeat 3] [--skip-cv] [--out FILE]
+    python -m benchmarks regression [--size small|large] [--repeat 3] [--skip-cv] [--skip-path]
+                                    [--divs 20] [--intercept] [--out FILE]
+
+``--divs 5,20,100`` runs B1 at alpha_max / 5, / 20 and / 100 (issue 19's regimes); ``--intercept`` adds
+each B1 with ``fit_intercept=True`` for every contender (re-certified on the centred data).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-cv", action="store_true")
     ap.add_argument("--skip-path", action="store_true")
+    ap.add_argument("--divs", default="20", help="B1 at alpha_max / d for each d of this comma list")
+    ap.add_argument("--intercept", action="store_true", help="also run B1 with fit_intercept=True")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -59,21 +65,28 @@ def main(argv=None):
     first = time.perf_counter() - t0
     lines.append(f"B7 first sparsestat Lasso call in this process (compile + run): {first:.2f} s")
 
-    # B1 single alpha
-    cs = [
-        Contender("sparsestat", lambda: Lasso(alpha=a, fit_intercept=False, tol=1e-6).fit(X, y).coef_),
-        Contender("skglm", lambda: skglm.Lasso(alpha=a, fit_intercept=False, tol=1e-5 * a).fit(X, y).coef_),
-        Contender("celer", lambda: celer.Lasso(alpha=a, fit_intercept=False, tol=1e-6).fit(X, y).coef_),
-        Contender("sklearn", lambda: SkLasso(alpha=a, fit_intercept=False, tol=1e-6, max_iter=10000).fit(X, y).coef_),
-    ]
-    rows = compare(f"B1 lasso {n}x{p} alpha_max/20", cs, repeat=args.repeat, verbose=False)
-    for r, c in zip(rows, cs):
-        g, P = numpy_rel_gap(X, y, np.ravel(c.result), a)
-        r["rel_gap"], r["objective"], r["nnz"] = g, P, int(np.sum(np.ravel(c.result) != 0))
-        r["ratio_vs_skglm"] = r["median_s"] / rows[1]["median_s"]
-    out_rows += rows
-    lines.append(format_rows(rows))
-    print(lines[-1])
+    # B1 single alpha (alpha_max / d for each d; with and without an intercept)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for d in (float(v) for v in args.divs.split(",")):
+        for fi in ((False, True) if args.intercept else (False,)):
+            ad = amax / d
+            if fi:   # the intercept case: alpha_max of the centred problem, same divisor
+                ad = np.max(np.abs(Xc.T @ yc)) / n / d
+            cs = [
+                Contender("sparsestat", lambda: Lasso(alpha=ad, fit_intercept=fi, tol=1e-6).fit(X, y).coef_),
+                Contender("skglm", lambda: skglm.Lasso(alpha=ad, fit_intercept=fi, tol=1e-5 * ad).fit(X, y).coef_),
+                Contender("celer", lambda: celer.Lasso(alpha=ad, fit_intercept=fi, tol=1e-6).fit(X, y).coef_),
+                Contender("sklearn", lambda: SkLasso(alpha=ad, fit_intercept=fi, tol=1e-6, max_iter=10000).fit(X, y).coef_),
+            ]
+            tag = f"B1 lasso {n}x{p} alpha_max/{d:g}" + (" intercept" if fi else "")
+            rows = compare(tag, cs, repeat=args.repeat, verbose=False)
+            for r, c in zip(rows, cs):
+                g, P = numpy_rel_gap(Xc if fi else X, yc if fi else y, np.ravel(c.result), ad)
+                r["rel_gap"], r["objective"], r["nnz"] = g, P, int(np.sum(np.ravel(c.result) != 0))
+                r["ratio_vs_skglm"] = r["median_s"] / rows[1]["median_s"]
+            out_rows += rows
+            lines.append(format_rows(rows))
+            print(lines[-1])
 
     if not args.skip_path:
         alphas = amax * np.geomspace(1, 1e-2, 50)

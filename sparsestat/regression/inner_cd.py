@@ -14,7 +14,10 @@ from ._problem import Problem
 from .datafits import quadratic_primal_dual
 
 ANDERSON_K = 5
-SMALL_BN = 2 ** 21  # working-set size x samples below which XLA:CPU is bound by per-operation overhead
+SMALL_BN = 2 ** 20  # bucket size x samples up to which the CG support step pays: there a CG iteration (two
+#                     products with the bucket) costs a fraction of an epoch, which per-operation overhead
+#                     bounds. At B n = 2^21 (B = 2048, n = 1000) one iteration costs about an epoch:
+#                     1000 x 5000 at alpha_max / 100 (816 nonzeros) took 501 ms with it, 372 ms without
 CG_ITERS = 3  # conjugate-gradient iterations of the support step after each Anderson block (0: off)
 CG_ITERS_ILL = 20  # ... once the support holds half of the samples or more (ill-conditioned: the tail
 #                    of a path, nnz -> n): 100-alpha paths at 100x200 .. 500x2000 took 3-7x fewer epochs
