@@ -3,12 +3,14 @@
 blackjax-style kernels (pure ``init``/``step`` functions over NamedTuple states):
 :func:`elliptical_slice`, :func:`gess`, :func:`coordinate_sweep`, :func:`agess`; numpyro kernels
 :class:`GESS` and :class:`AGESS` (``numpyro.infer.MCMC``); the convenience driver :func:`sample`; and
-the diagnostics it reports (:func:`split_rhat`, :func:`effective_sample_size`, numpy).
+the diagnostics it reports (:func:`split_rhat`, :func:`effective_sample_size`, numpy), with
+:func:`bulk_ess` (ArviZ's default ESS); ``SampleResult.to_inference_data()`` exports to ArviZ (optional).
 
 Where each piece lives: ``states`` (shared states and info), ``shrinking_bracket`` (the slice search on
 an ellipse), ``t_auxiliary`` (the GESS auxiliary), ``plain_ess`` / ``generalized`` / ``sweep`` (the
 fixed-parameter kernels), ``agess_config`` / ``adaptation`` / ``agess_kernel`` / ``agess_api`` (AGESS),
-``numpyro_kernels``, ``sampling`` and ``sample_programs`` (the driver), ``diagnostics``.
+``numpyro_kernels``, ``sampling`` and ``sample_programs`` (the driver), ``diagnostics``, ``arviz_io``
+(the ArviZ export).
 
 .. note:: **Name clash.** ``numpyro.infer.ESS`` is *ensemble* slice sampling (Karamanis & Beutler 2021),
    a different algorithm; the elliptical samplers of this module are ``sparsestat.mcmc.GESS`` and
@@ -33,7 +35,7 @@ _HOMES = {
     "sparsestat.mcmc.adaptation": ("Schedule", "freeze", "refresh_times", "adaptation_weight_exponent"),
     "sparsestat.mcmc.numpyro_kernels": ("GESS", "AGESS"),
     "sparsestat.mcmc.sampling": ("sample", "SampleResult"),
-    "sparsestat.mcmc.diagnostics": ("effective_sample_size", "split_rhat"),
+    "sparsestat.mcmc.diagnostics": ("effective_sample_size", "bulk_ess", "split_rhat"),
 }
 _LAZY = {name: module for module, names in _HOMES.items() for name in names}
 
