@@ -42,6 +42,10 @@ class SampleResult(NamedTuple):
         the useful ones; 1 for sequential runs), ``num_capped``.
     compile_time, run_time : seconds (run time excludes compilation).
     final_state : the kernel state after the last iteration (to continue a run).
+    kernel : "agess", "gess" or "ess" (what ``logdensity`` holds: the log target, or for "ess" the
+        log-likelihood); None for a result built by hand.
+
+    :meth:`to_inference_data` turns it into ArviZ data (ArviZ optional).
     """
 
     samples: Any
@@ -53,6 +57,49 @@ class SampleResult(NamedTuple):
     compile_time: float
     run_time: float
     final_state: Any
+    kernel: str | None = None
+
+    def to_inference_data(self, *, coords=None, dims=None):
+        """The draws as ArviZ data, to read with ``az.summary``, ``az.plot_trace``, ``az.rhat``, ...
+
+        Needs ArviZ, an optional dependency (``pip install arviz``, or ``pip install 'sparsestat[arviz]'``);
+        without it this raises an ``ImportError`` saying so.
+
+        Groups: ``posterior`` (one variable per leaf of ``samples``, dims ``("chain", "draw", ...)``,
+        a leaf's own dimensions named ``{var}_dim_{i}`` unless ``dims`` names them) and ``sample_stats``
+        (``lp``: the log density of each draw, ``loglik``, the log-likelihood, for ``kernel="ess"``;
+        ``num_evals``: log-density evaluations since the previous kept draw; ``move_type`` for AGESS).
+        Variable names: a dict's keys (nested keys joined by "."), ``x`` for a single array, ``x_0``,
+        ``x_1``, ... for a tuple's items. Attributes: ``inference_library="sparsestat"``,
+        ``sampling_time`` (``run_time``), ``compile_time``, ``sampler``.
+
+        ArviZ's diagnostics then agree with this result's: ``az.rhat(idata, method="split")`` with
+        ``diagnostics["rhat"]`` (:func:`~sparsestat.mcmc.split_rhat`; ArviZ's default is the
+        rank-normalised R-hat) and ``az.ess(idata)`` (bulk) with :func:`~sparsestat.mcmc.bulk_ess` of the
+        draws (``diagnostics["ess"]`` is numpyro's ESS, a different estimator).
+
+        Parameters
+        ----------
+        coords : dict, optional
+            ``{dim: values}``, as in ArviZ's converters.
+        dims : dict, optional
+            ``{variable: [dim, ...]}`` for the dimensions after chain and draw.
+
+        Returns
+        -------
+        ``arviz.InferenceData`` (ArviZ < 1; an ``xarray.DataTree``, its successor, with ArviZ >= 1).
+
+        Examples
+        --------
+        >>> res = sample(logpost, jnp.zeros((4, 3)), num_warmup=500, num_samples=500,
+        ...              rng_key=jax.random.PRNGKey(0))                       # doctest: +SKIP
+        >>> idata = res.to_inference_data(dims={"x": ["coef"]},
+        ...                               coords={"coef": ["a", "b", "c"]})  # doctest: +SKIP
+        >>> az.summary(idata)                                                # doctest: +SKIP
+        """
+        from .arviz_io import to_inference_data
+
+        return to_inference_data(self, coords=coords, dims=dims)
 
 
 _KERNELS = ("agess", "gess", "ess")
@@ -271,7 +318,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
                       f"2,000 * P = {2000 * p} iterations per chain)", UserWarning, stacklevel=3)
     final = final_states[0] if len(final_states) == 1 else final_states
     return SampleResult(samples, logd[:, keep], draw_evals, moves[:, keep], warm_evals, diagnostics,
-                        compile_time, run_time, final)
+                        compile_time, run_time, final, kernel)
 
 
 def _unravel_host(draws, first):
