@@ -6,6 +6,7 @@ Use them as any numpyro kernel::
                               chain_method="vectorized")
     mcmc.run(jax.random.key(0), X, y)
     mcmc.print_summary()
+    idata = arviz.from_numpyro(mcmc)     # sample_stats: lp, num_evals (and move_type for AGESS)
 
 Sampling happens in numpyro's unconstrained space with log density -potential_fn. With
 ``chain_method="vectorized"`` the kernel receives a batch of keys and runs the chains itself with one
@@ -61,6 +62,11 @@ class GESSKernelState(NamedTuple):
     capped: jax.Array
     params: tuple = ()   # (mean, scale factor, nu, max_shrinks): traced, unbatched
 
+    @property
+    def potential_energy(self):
+        """-log density of ``z`` (numpyro's name; ``az.from_numpyro`` turns it into ``lp``)."""
+        return -self.logdensity
+
 
 class AGESSKernelState(NamedTuple):
     """numpyro state of :class:`AGESS`: ``z``, the core :class:`~sparsestat.mcmc.AGESSState`, key, last
@@ -74,6 +80,11 @@ class AGESSKernelState(NamedTuple):
     refreshed: jax.Array
     capped: jax.Array
     params: AGESSParams | tuple = ()   # traced, unbatched
+
+    @property
+    def potential_energy(self):
+        """-log density of ``z`` (numpyro's name; ``az.from_numpyro`` turns it into ``lp``)."""
+        return -self.core.logdensity
 
 
 def _check_discrete(model, model_args, model_kwargs):
@@ -91,6 +102,13 @@ def _check_discrete(model, model_args, model_kwargs):
 
 class _EllipticalKernel(MCMCKernel):
     sample_field = "z"
+    # collected by MCMC.run besides z (get_extra_fields), so az.from_numpyro(mcmc) has sample_stats
+    # lp (from potential_energy) and num_evals without extra_fields=
+    _stat_fields = ("potential_energy", "num_evals")
+
+    @property
+    def default_fields(self):
+        return (self.sample_field,) + self._stat_fields
 
     def __init__(self, model=None, potential_fn=None, *, init_strategy=init_to_uniform, max_shrinks=100):
         if (model is None) == (potential_fn is None):
@@ -146,6 +164,9 @@ class GESS(_EllipticalKernel):
         Auxiliary location and scale matrix in the unconstrained, flattened space.
     nu, t_dist, max_shrinks : see :func:`sparsestat.mcmc.gess`.
     init_strategy : numpyro init strategy, default ``init_to_uniform``.
+
+    ``MCMC.get_extra_fields()`` has ``potential_energy`` and ``num_evals`` per draw (``az.from_numpyro``
+    reads them as sample stats ``lp`` and ``num_evals``).
     """
 
     def __init__(self, model=None, potential_fn=None, *, mean=0.0, cov=1.0, nu=6.0, t_dist=True,
@@ -186,6 +207,9 @@ class GESS(_EllipticalKernel):
 class AGESS(_EllipticalKernel):
     """Adaptive generalized elliptical slice sampling (Marco & Tokdar) as a numpyro kernel.
 
+    ``MCMC.get_extra_fields()`` has ``potential_energy``, ``num_evals`` and ``move_type`` per draw
+    (``az.from_numpyro(mcmc)`` reads them as sample stats ``lp``, ``num_evals``, ``move_type``).
+
     ``num_warmup`` (of ``MCMC``) is the number of iterations discarded before the kept draws, as in
     :func:`sparsestat.mcmc.sample`, and the sweep-only initial phase (P >= 10) is sized the same way:
     the iterations i < ``burnin * single_step_prop * num_steps``, ``num_steps = num_warmup +
@@ -207,6 +231,8 @@ class AGESS(_EllipticalKernel):
         background estimates are copied into the adaptive parameters and frozen, leaving a fixed,
         exactly invariant mixture for the sampling phase.
     """
+
+    _stat_fields = ("potential_energy", "num_evals", "move_type")
 
     def __init__(self, model=None, potential_fn=None, *, mean0=0.0, cov0=1.0, nu=6.0, epsilon=0.05,
                  single_step_prop=0.05, beta=0.5, t_dist=True, adapt_during_sampling=True,
