@@ -106,6 +106,7 @@ def test_unusable_directory_warns_once_and_fits(tmp_path):
 def test_corrupted_entries_are_replaced(tmp_path):
     d = tmp_path / "c"
     ref = _run({"SPARSESTAT_CACHE_DIR": str(d)})
+    n_programs = len(_entries(d))   # a Lasso fit is one program (prepare and solve fused)
     for f in _entries(d):  # truncated writes (a full disk, a killed process)
         with open(d / f, "r+b") as fh:
             fh.truncate(max(os.path.getsize(d / f) // 3, 1))
@@ -113,7 +114,7 @@ def test_corrupted_entries_are_replaced(tmp_path):
     assert out["coef"] == ref["coef"]
     assert len(out["warnings"]) == 1 and "corrupted" in out["warnings"][0]
     again = _run({"SPARSESTAT_CACHE_DIR": str(d)})  # rewritten whole: loads, no warning
-    assert again["hits"] >= 2 and not again["warnings"]
+    assert n_programs >= 1 and again["hits"] >= n_programs and not again["warnings"]
 
 
 def test_full_disk_warns_once_and_fits(tmp_path):
