@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["EllipseResult", "shrink_on_ellipse", "TWO_PI"]
+__all__ = ["EllipseResult", "shrink_on_ellipse", "first_angle", "TWO_PI"]
 
 TWO_PI = 2.0 * math.pi
 
@@ -32,8 +32,15 @@ class EllipseResult(NamedTuple):
     capped: jax.Array
 
 
+def first_angle(key: jax.Array, dtype):
+    """(first angle, shrink key) of :func:`shrink_on_ellipse` for ``key``: drawn ahead of the loop (e.g.
+    for every coordinate of a sweep at once, under ``vmap``), then passed as ``first=``."""
+    k_first, k_shrink = jax.random.split(key)
+    return jax.random.uniform(k_first, (), dtype=dtype, minval=0.0, maxval=TWO_PI), k_shrink
+
+
 def shrink_on_ellipse(key: jax.Array, propose: Callable, threshold: jax.Array, *, max_shrinks: int,
-                      dtype) -> EllipseResult:
+                      dtype, first=None) -> EllipseResult:
     """Shrinking-bracket slice search on an ellipse.
 
     ``propose(theta) -> (y, value, logdensity)``; a proposal is accepted iff ``value`` is finite and
@@ -41,10 +48,10 @@ def shrink_on_ellipse(key: jax.Array, propose: Callable, threshold: jax.Array, *
     [0, 2 pi) with bracket [theta - 2 pi, theta]; a rejection at theta < 0 raises the lower end, at
     theta >= 0 lowers the upper end. The k-th shrink draws its angle from ``fold_in(key, k)`` so the
     search is deterministic given ``key``. After ``max_shrinks`` rejected shrinks the search stops and
-    the caller keeps the current point (the theta -> 0 limit); ``capped`` reports it.
+    the caller keeps the current point (the theta -> 0 limit); ``capped`` reports it. ``first``:
+    ``first_angle(key, dtype)`` computed ahead by the caller (``key`` is then unused); same result.
     """
-    k_first, k_shrink = jax.random.split(key)
-    theta0 = jax.random.uniform(k_first, (), dtype=dtype, minval=0.0, maxval=TWO_PI)
+    theta0, k_shrink = first_angle(key, dtype) if first is None else first
     y0, val0, lp0 = propose(theta0)
 
     def accepted(val):

@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 
 from ._checks import MeanCov, check_max_shrinks, check_nu, flatten_position, is_concrete
-from .shrinking_bracket import shrink_on_ellipse
+from .shrinking_bracket import first_angle, shrink_on_ellipse
 from .states import EllipSliceState, MCMCInfo, SamplingAlgorithm, init_state
 from .t_auxiliary import draw_aux_scale, log_aux
 
@@ -24,21 +24,37 @@ __all__ = ["sweep_move", "coordinate_sweep"]
 
 
 def sweep_move(key, x, logpi_x, logpi_flat, mean, sd, *, nu: float, t_dist: bool, max_shrinks: int):
-    """One sweep on flat arrays. Returns (x', log pi(x'), num_evals, any_capped, last theta, last s)."""
+    """One sweep on flat arrays. Returns (x', log pi(x'), num_evals, any_capped, last theta, last s).
+
+    Every random number of the sweep that does not depend on log pi is drawn before the loop, for all
+    coordinates at once (``vmap`` over the coordinate keys ``fold_in(k_coord, t)``: the same numbers as
+    drawing them one coordinate at a time). That includes s_j: coordinate j is visited once per sweep,
+    so x_j (hence delta_j) is still its value at the start of the sweep when j comes up. The loop body
+    is then the slice search alone.
+    """
     p = x.shape[0]
     k_perm, k_coord = jax.random.split(key)
     order = jax.random.permutation(k_perm, p)
 
-    def body(t, carry):
-        x, lp, evals, capped, _, _ = carry
+    def coordinate_draws(t):
         j = order[t]
         k_s, k_eps, k_u, k_slice = jax.random.split(jax.random.fold_in(k_coord, t), 4)
-        xj, mj, sj = x[j], mean[j], sd[j]
-        zj = (xj - mj) / sj
+        zj = (x[j] - mean[j]) / sd[j]
         delta = zj * zj
         s = draw_aux_scale(k_s, delta, 1, nu, t_dist)
         w = jnp.sqrt(s) * jax.random.normal(k_eps, (), x.dtype)
-        threshold = lp - log_aux(delta, 1, nu, t_dist) + jnp.log(jax.random.uniform(k_u, (), x.dtype))
+        # log pi(x) - log t(x_j) + log u, less log pi(x): log pi at the visit is added in the loop
+        offset = -log_aux(delta, 1, nu, t_dist) + jnp.log(jax.random.uniform(k_u, (), x.dtype))
+        theta0, k_shrink = first_angle(k_slice, x.dtype)
+        return j, zj, s, w, offset, theta0, k_shrink
+
+    draws = jax.vmap(coordinate_draws)(jnp.arange(p))
+
+    def body(t, carry):
+        x, lp, evals, capped, _, _ = carry
+        j, zj, s, w, offset, theta0, k_shrink = jax.tree_util.tree_map(lambda a: a[t], draws)
+        mj, sj = mean[j], sd[j]
+        threshold = lp + offset
 
         def propose(theta):
             c, sn = jnp.cos(theta), jnp.sin(theta)
@@ -47,7 +63,8 @@ def sweep_move(key, x, logpi_x, logpi_flat, mean, sd, *, nu: float, t_dist: bool
             lpy = jnp.asarray(logpi_flat(y), x.dtype)
             return y, lpy - log_aux(zy * zy, 1, nu, t_dist), lpy
 
-        res = shrink_on_ellipse(k_slice, propose, threshold, max_shrinks=max_shrinks, dtype=x.dtype)
+        res = shrink_on_ellipse(None, propose, threshold, max_shrinks=max_shrinks, dtype=x.dtype,
+                                first=(theta0, k_shrink))
         x = jnp.where(res.capped, x, res.position)
         lp = jnp.where(res.capped, lp, res.logdensity)
         return x, lp, evals + res.num_evals, capped | res.capped, res.theta, s
