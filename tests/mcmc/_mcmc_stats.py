@@ -44,3 +44,12 @@ def batch_means_mcse(x, n_batches=50):
     b = len(x) // n_batches
     means = x[: b * n_batches].reshape(n_batches, b).mean(1)
     return means.std(ddof=1) / np.sqrt(n_batches)
+
+
+def ar1(rng, chains, draws, dim, phi):
+    """AR(1) chains (chains, draws, dim): x_t = phi x_{t-1} + e_t, standard normal innovations."""
+    x = np.zeros((chains, draws, dim))
+    e = rng.standard_normal((chains, draws, dim))
+    for t in range(1, draws):
+        x[:, t] = phi * x[:, t - 1] + e[:, t]
+    return x

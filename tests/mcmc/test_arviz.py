@@ -20,6 +20,7 @@ import pytest
 from sparsestat.linalg import enable_x64
 from sparsestat.mcmc import SampleResult, bulk_ess, sample, split_rhat
 from sparsestat.mcmc.arviz_io import posterior_dict
+from _mcmc_stats import ar1
 
 TOL = 1e-8
 # the target, starts and lengths of test_reproducibility's sequential-vs-vectorized test: same programs
@@ -171,19 +172,13 @@ def test_arviz_diagnostics_agree_with_the_package(az, result):
     assert np.all(np.abs(ess_az - result.diagnostics["ess"]) > 0)   # numpyro's ESS: another estimator
 
 
-def _ar1(rng, chains, draws, dim, phi):
-    x = np.zeros((chains, draws, dim))
-    e = rng.standard_normal((chains, draws, dim))
-    for t in range(1, draws):
-        x[:, t] = phi * x[:, t - 1] + e[:, t]
-    return x
 
 
 @pytest.mark.parametrize("chains,draws", [(1, 4), (2, 9), (4, 100), (3, 1001)])
 @pytest.mark.parametrize("phi", [0.0, 0.9, -0.8])
 def test_bulk_ess_and_split_rhat_equal_arviz(az, chains, draws, phi):
     rng = np.random.default_rng(chains * draws)
-    x = _ar1(rng, chains, draws, 4, phi) + rng.normal(size=(chains, 1, 4))
+    x = ar1(rng, chains, draws, 4, phi) + rng.normal(size=(chains, 1, 4))
     x[..., 2] = np.round(x[..., 2])        # ties among the ranks
     x[..., 3] = 1.5                        # a constant coordinate: ArviZ gives the number of draws
     idata = az.convert_to_inference_data(x)

@@ -7,21 +7,16 @@ from numpyro.diagnostics import gelman_rubin, split_gelman_rubin
 
 from sparsestat.mcmc import effective_sample_size, split_rhat
 from sparsestat.mcmc.diagnostics import rhat
+from _mcmc_stats import ar1
 
 
-def _ar1(rng, chains, draws, dim, phi):
-    x = np.zeros((chains, draws, dim))
-    e = rng.standard_normal((chains, draws, dim))
-    for t in range(1, draws):
-        x[:, t] = phi * x[:, t - 1] + e[:, t]
-    return x
 
 
 @pytest.mark.parametrize("chains,draws", [(1, 7), (4, 100), (3, 1001), (2, 4)])
 @pytest.mark.parametrize("phi", [0.0, 0.9, -0.5])
 def test_equal_to_numpyro(chains, draws, phi):
     rng = np.random.default_rng(chains * draws)
-    x = _ar1(rng, chains, draws, 3, phi) + rng.normal(size=(chains, 1, 3))
+    x = ar1(rng, chains, draws, 3, phi) + rng.normal(size=(chains, 1, 3))
     np.testing.assert_allclose(effective_sample_size(x), np_ess(x), rtol=1e-10)
     if draws >= 4 and chains >= 1:
         np.testing.assert_allclose(split_rhat(x), split_gelman_rubin(x), rtol=1e-12)
@@ -35,7 +30,7 @@ def test_ess_known_values():
     n = 4 * 20000
     iid = rng.standard_normal((4, 20000, 1))
     assert abs(effective_sample_size(iid)[0] / n - 1) < 0.1
-    ar = _ar1(rng, 4, 20000, 1, 0.8)
+    ar = ar1(rng, 4, 20000, 1, 0.8)
     assert abs(effective_sample_size(ar)[0] / (n * 0.2 / 1.8) - 1) < 0.15
     # chains stuck in different places: R-hat far above 1
     stuck = iid + 3.0 * np.arange(4)[:, None, None]   # R-hat = sqrt(1 + 15) = 4
