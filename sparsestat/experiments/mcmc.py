@@ -41,8 +41,8 @@ def _sample(logdensity, p, kernel, n_iter, n_chains, seed, **kw):
 
 
 def _ess(x):
-    """Bulk ESS (numpyro's estimator, :func:`sparsestat.mcmc.effective_sample_size`) of a (chains,
-    draws) array."""
+    """ESS of a (chains, draws) array by numpyro's estimator (:func:`sparsestat.mcmc.effective_sample_size`:
+    unsplit chains, no rank normalisation; ArviZ's default bulk ESS is :func:`sparsestat.mcmc.bulk_ess`)."""
     from ..mcmc import effective_sample_size
 
     return float(effective_sample_size(np.asarray(x, np.float64)[..., None])[0])
