@@ -31,11 +31,9 @@ def _fit_penalised(est, X, y, sample_weight):
     return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
 
 
-def _ridge(est, X, y, sw):
-    """l1_ratio = 0: the elastic net is ridge regression, solved exactly (Cholesky of the smaller of
-    the p x p and n x n Gram systems, weighted and centred), certified by the elastic-net dual gap."""
-    from scipy.linalg import cho_factor, cho_solve
-
+def _weighted_centred(est, X, y, sw):
+    """The direct solvers' problem: A = sqrt(omega) X_c, B = sqrt(omega) Y_c (omega: normalised sample
+    weights; centring only with an intercept), and the means (xm, ym) that give the intercept back."""
     s = np.ones(X.shape[0]) if sw is None else sw
     om = s / s.sum()
     Y = y if y.ndim == 2 else y[:, None]
@@ -43,60 +41,56 @@ def _ridge(est, X, y, sw):
         xm, ym = om @ X, om @ Y
     else:
         xm, ym = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+    sq = np.sqrt(om)[:, None]
+    return (X - xm) * sq, (Y - ym) * sq, xm, ym
+
+
+def _store_direct(est, y, coef, b, certificate):
+    """Fitted attributes of a direct (non-iterative) solve: coef (T, p), intercepts (T,), certificate (T,)."""
+    if y.ndim == 1:
+        est.coef_, est.intercept_ = coef[0], float(b[0]) if est.fit_intercept else 0.0
+        est.certificate_, est.n_iter_ = float(certificate[0]), 1
+    else:
+        est.coef_, est.intercept_ = coef, b if est.fit_intercept else np.zeros(coef.shape[0])
+        est.certificate_, est.n_iter_ = certificate, np.ones(coef.shape[0], dtype=np.int64)
+    est.converged_ = True
+    return est._cast_to_input_dtype()
+
+
+def _ridge(est, X, y, sw):
+    """l1_ratio = 0: the elastic net is ridge regression, solved exactly (Cholesky of the smaller of
+    the p x p and n x n Gram systems, weighted and centred), certified by scikit-learn's ridge gap
+    (formulation B: the elastic-net dual at theta = r)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    A, B, xm, ym = _weighted_centred(est, X, y, sw)   # min 1/2 |A w - B|^2 + l2/2 |w|^2
     l2 = float(est.alpha)
-    A = (X - xm) * np.sqrt(om)[:, None]            # min 1/2 |A w - b|^2 + l2/2 |w|^2
-    B = (Y - ym) * np.sqrt(om)[:, None]
     n, p = A.shape
     if p <= n:
         coef = cho_solve(cho_factor(A.T @ A + l2 * np.eye(p)), A.T @ B).T
     else:
         coef = (A.T @ cho_solve(cho_factor(A @ A.T + l2 * np.eye(n)), B)).T
-    b = ym - coef @ xm
-    R = B - A @ coef.T                               # sqrt(omega) residuals
-    corr = A.T @ R                                   # X_c^T (omega r)
+    if est.positive and np.any(coef < 0):   # the constraint is active: coordinate descent
+        return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
+    R = B - A @ coef.T                       # sqrt(omega) residuals
+    corr = A.T @ R                           # X_c^T (omega r)
     primal = 0.5 * np.sum(R * R, axis=0) + 0.5 * l2 * np.sum(coef * coef, axis=1)
     dual = np.sum(R * B, axis=0) - 0.5 * np.sum(R * R, axis=0) - np.sum(corr * corr, axis=0) / (2 * l2)
-    gap = primal - dual
-    if est.positive and np.any(coef < 0):
-        return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
-    if y.ndim == 1:
-        est.coef_, est.intercept_ = coef[0], float(b[0]) if est.fit_intercept else 0.0
-        est.certificate_, est.n_iter_ = float(gap[0]), 1
-    else:
-        est.coef_, est.intercept_ = coef, b if est.fit_intercept else np.zeros(Y.shape[1])
-        est.certificate_, est.n_iter_ = gap, np.ones(Y.shape[1], dtype=np.int64)
-    est.converged_ = True
-    return est._cast_to_input_dtype()
+    return _store_direct(est, y, coef, ym - coef @ xm, primal - dual)
 
 
 def _least_squares(est, X, y, sw):
-    """alpha = 0: (weighted) least squares, minimum norm when rank-deficient."""
+    """alpha = 0: (weighted) least squares, minimum norm when rank-deficient, certified by the largest
+    |gradient| (no dual gap exists)."""
     warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares. With alpha=0, this algorithm "
                   "does not converge well. You are advised to use the LinearRegression estimator "
                   "(sparsestat solves the least-squares problem directly).", UserWarning, stacklevel=5)
-    s = np.ones(X.shape[0]) if sw is None else sw
-    Y = y if y.ndim == 2 else y[:, None]
-    if est.fit_intercept:
-        xm = s @ X / s.sum()
-        ym = s @ Y / s.sum()
-    else:
-        xm = np.zeros(X.shape[1])
-        ym = np.zeros(Y.shape[1])
-    sq = np.sqrt(s)[:, None]
-    coef = np.linalg.lstsq((X - xm) * sq, (Y - ym) * sq, rcond=None)[0].T
-    b = ym - coef @ xm
-    g = ((X - xm) * s[:, None]).T @ ((Y - ym) - (X - xm) @ coef.T) / s.sum()
-    if y.ndim == 1:
-        est.coef_, est.intercept_ = coef[0], float(b[0]) if est.fit_intercept else 0.0
-        est.certificate_ = float(np.max(np.abs(g)))
-        est.n_iter_ = 1
-    else:
-        est.coef_, est.intercept_ = coef, b if est.fit_intercept else np.zeros(Y.shape[1])
-        est.certificate_ = np.max(np.abs(g), axis=0)
-        est.n_iter_ = np.ones(Y.shape[1], dtype=np.int64)
-    est.converged_ = True
+    A, B, xm, ym = _weighted_centred(est, X, y, sw)
+    coef = np.linalg.lstsq(A, B, rcond=None)[0].T
+    g = A.T @ (B - A @ coef.T)
+    _store_direct(est, y, coef, ym - coef @ xm, np.max(np.abs(g), axis=0))
     est.dual_gap_ = est.certificate_
-    return est._cast_to_input_dtype()
+    return est
 
 
 class Lasso(RegressorMixin, SparseLinearBase):
