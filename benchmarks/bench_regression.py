@@ -2,11 +2,13 @@
 B7 first call) against scikit-learn, celer, skglm and abess, alternated in one run, every solution
 re-certified by one numpy duality-gap routine.
 
-    python -m benchmarks regression [--size small|large] [--repeat 3] [--skip-cv] [--skip-path]
+    python -m benchmarks regression [--size small|large|sparse] [--repeat 3] [--skip-cv] [--skip-path]
                                     [--divs 20] [--intercept] [--out FILE]
 
 ``--divs 5,20,100`` runs B1 at alpha_max / 5, / 20 and / 100 (issue 19's regimes); ``--intercept`` adds
 each B1 with ``fit_intercept=True`` for every contender (re-certified on the centred data).
+``--size sparse``: a scipy.sparse CSC design, 10 000 x 50 000 at density 0.1 % (Gaussian nonzeros, 20
+true features), B1 and B2 only (issue 19's sparse target); every contender gets the same CSC matrix.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import numpy as np
 from ._timing import Contender, compare, format_rows, machine_info
 
 
-def numpy_rel_gap(X, y, w, alpha):
-    """Lasso duality gap (no intercept) / (||y||^2 / n), the scikit-learn/celer scale."""
+def numpy_rel_gap(X, y, w, alpha, center=False):
+    """Lasso duality gap / (||y_c||^2 / n), the scikit-learn/celer scale; ``center``: the intercept's
+    problem (X and y centred; implicitly, so a sparse X stays sparse)."""
     n = len(y)
-    r = y - X @ w
-    dn = np.max(np.abs(X.T @ r)) / n
+    xm = np.asarray(X.mean(axis=0)).ravel() if center else np.zeros(X.shape[1])
+    if center:
+        y = y - y.mean()
+    r = y - (X @ w - xm @ w)
+    dn = np.max(np.abs(X.T @ r - xm * r.sum())) / n
     c = min(1.0, alpha / dn) if dn > 0 else 1.0
     P = 0.5 * r @ r / n + alpha * np.abs(w).sum()
     D = c * (r @ y) / n - 0.5 * c * c * (r @ r) / n
@@ -32,7 +38,7 @@ def numpy_rel_gap(X, y, w, alpha):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="small", choices=["small", "large"])
+    ap.add_argument("--size", default="small", choices=["small", "large", "sparse"])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-cv", action="store_true")
     ap.add_argument("--skip-path", action="store_true")
@@ -50,9 +56,21 @@ def main(argv=None):
     from sparsestat.datasets import make_correlated_regression
     from sparsestat.regression import L0Regression, Lasso, LassoCV, lasso_path
 
-    n, p = (1000, 5000) if args.size == "small" else (5000, 20000)
-    X, y, w_true = make_correlated_regression(n, p, 20, rho=0.5, snr=3.0, random_state=0)
-    X = np.asfortranarray(X)
+    if args.size == "sparse":
+        import scipy.sparse as sp
+
+        n, p = 10_000, 50_000
+        rng = np.random.default_rng(0)
+        X = sp.random(n, p, density=1e-3, format="csc", random_state=0, data_rvs=rng.standard_normal)
+        w_true = np.zeros(p)
+        w_true[rng.choice(p, 20, replace=False)] = rng.choice([-1.0, 1.0], 20) * rng.uniform(1, 3, 20)
+        y = X @ w_true
+        y = y + np.std(y) / 3.0 * rng.standard_normal(n)
+        args.skip_cv = True
+    else:
+        n, p = (1000, 5000) if args.size == "small" else (5000, 20000)
+        X, y, w_true = make_correlated_regression(n, p, 20, rho=0.5, snr=3.0, random_state=0)
+        X = np.asfortranarray(X)
     amax = np.max(np.abs(X.T @ y)) / n
     a = amax / 20
     lines = [f"# bench_regression ({n}x{p}); {machine_info()}", f"alpha_max = {amax:.6g}, alpha = {a:.6g}"]
@@ -66,12 +84,13 @@ def main(argv=None):
     lines.append(f"B7 first sparsestat Lasso call in this process (compile + run): {first:.2f} s")
 
     # B1 single alpha (alpha_max / d for each d; with and without an intercept)
-    Xc, yc = X - X.mean(0), y - y.mean()
+    yc = y - y.mean()
+    amax_c = np.max(np.abs(X.T @ yc - np.asarray(X.mean(axis=0)).ravel() * yc.sum())) / n
     for d in (float(v) for v in args.divs.split(",")):
         for fi in ((False, True) if args.intercept else (False,)):
             ad = amax / d
             if fi:   # the intercept case: alpha_max of the centred problem, same divisor
-                ad = np.max(np.abs(Xc.T @ yc)) / n / d
+                ad = amax_c / d
             cs = [
                 Contender("sparsestat", lambda: Lasso(alpha=ad, fit_intercept=fi, tol=1e-6).fit(X, y).coef_),
                 Contender("skglm", lambda: skglm.Lasso(alpha=ad, fit_intercept=fi, tol=1e-5 * ad).fit(X, y).coef_),
@@ -81,7 +100,7 @@ def main(argv=None):
             tag = f"B1 lasso {n}x{p} alpha_max/{d:g}" + (" intercept" if fi else "")
             rows = compare(tag, cs, repeat=args.repeat, verbose=False)
             for r, c in zip(rows, cs):
-                g, P = numpy_rel_gap(Xc if fi else X, yc if fi else y, np.ravel(c.result), ad)
+                g, P = numpy_rel_gap(X, y, np.ravel(c.result), ad, center=fi)
                 r["rel_gap"], r["objective"], r["nnz"] = g, P, int(np.sum(np.ravel(c.result) != 0))
                 r["ratio_vs_skglm"] = r["median_s"] / rows[1]["median_s"]
             out_rows += rows
@@ -111,8 +130,10 @@ def main(argv=None):
         lines.append(format_rows(rows))
         print(lines[-1])
 
-    # B3 L0 at k = 20
+    # B3 L0 at k = 20 (dense designs)
     try:
+        if args.size == "sparse":
+            raise ImportError("B3 runs on the dense designs only")
         import abess
 
         def f1(w):
@@ -133,7 +154,7 @@ def main(argv=None):
         lines.append(format_rows(rows))
         print(lines[-1])
     except ImportError:  # pragma: no cover
-        lines.append("B3 skipped: abess not installed")
+        lines.append("B3 skipped: abess not installed" if args.size != "sparse" else "B3: dense designs only")
 
     if not args.skip_cv:
         cs = [Contender("sparsestat LassoCV", lambda: LassoCV(alphas=50, cv=5, tol=1e-6, fit_intercept=False).fit(X, y).alpha_),

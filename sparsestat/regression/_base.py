@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -63,11 +64,12 @@ def check_gram(est, X, sw):
     f2 = min(f1 + 1, p - 1)
     # scikit-learn's convention: weights normalised to sum n, the Gram of the centred, weighted X
     s = np.ones(X.shape[0]) if sw is None else np.asarray(sw, float) * (X.shape[0] / np.sum(sw))
-    if est.fit_intercept and not np.allclose(s @ X / s.sum(), 0.0):
+    if est.fit_intercept and not np.allclose(X.T @ s / s.sum(), 0.0):
         warnings.warn("Gram matrix was provided but X was centered to fit intercept: recomputing Gram matrix.",
                       UserWarning, stacklevel=5)
         return
-    Xf = X[:, [f1, f2]] * np.sqrt(s)[:, None]
+    Xf = X[:, [f1, f2]]
+    Xf = (Xf.toarray() if issparse(Xf) else Xf) * np.sqrt(s)[:, None]
     expected = Xf[:, 0] @ Xf[:, 1]
     rtol = 1e-4 if G.dtype == np.float32 else 1e-7
     if not np.isclose(expected, G[f1, f2], rtol=rtol, atol=1e-5):
@@ -80,10 +82,11 @@ def check_gram(est, X, sw):
 def check_not_overflowing(X):
     """Entries so large that a column's squared norm overflows float64 make coordinate descent
     meaningless (scikit-learn raises on the non-finite iterates that follow; here, before solving)."""
-    if X.size == 0:
+    vals = X.data if issparse(X) else X
+    if vals.size == 0:
         return
     big = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1))
-    top = max(float(X.max()), -float(X.min()))
+    top = max(float(vals.max()), -float(vals.min()))
     if top > big:
         raise ValueError("Coordinate descent iterations resulted in non-finite parameter values (scikit-learn's "
                          f"error; here not attempted): X has entries up to {top:.3g} in absolute value, so the "
@@ -104,7 +107,7 @@ class SparseLinearBase(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = self._multi_output
         tags.target_tags.single_output = True
         return tags
@@ -113,10 +116,11 @@ class SparseLinearBase(BaseEstimator):
     _solver_name = "auto"
 
     def _validate(self, X, y, sample_weight):
-        """float32 and float64 X are accepted; the solve runs in float64 and the fitted coefficients
-        are returned in X's dtype (scikit-learn's contract)."""
+        """float32 and float64 X are accepted, dense or scipy.sparse (CSR and CSC kept; other formats
+        converted to CSR; the solvers use its nonzeros only); the solve runs in float64 and the fitted
+        coefficients are returned in X's dtype (scikit-learn's contract)."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=self._multi_output,
-                             y_numeric=True)
+                             y_numeric=True, accept_sparse=("csr", "csc"))
         self._input_dtype = X.dtype
         X = X.astype(np.float64, copy=False)
         check_not_overflowing(X)
@@ -180,5 +184,5 @@ class SparseLinearBase(BaseEstimator):
     def predict(self, X):
         """Predicted values X coef_^T + intercept_."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, accept_sparse=("csr", "csc"))
         return X @ np.asarray(self.coef_).T + self.intercept_

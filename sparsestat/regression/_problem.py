@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from ..linalg.host import to_device
 from ..linalg.shapes import ladder, next_pow2
+from .sparse_design import SparseDesign, is_sparse, sparse_design
 
 
 class Problem(NamedTuple):
@@ -114,13 +115,26 @@ def padded_shape(n: int, p: int) -> tuple[int, int]:
     return n_pad, ladder(p)
 
 
-def design(X, *, pad_small: bool = True, dtype=None) -> Design:
+def is_design(X) -> bool:
+    """True for a prepared design (dense :class:`Design` or :class:`SparseDesign`)."""
+    return isinstance(X, (Design, SparseDesign))
+
+
+def column_block(X, idx):
+    """X[:, idx].T, shape (len(idx), n), for a dense array or a prepared design."""
+    return X.columns(idx) if is_design(X) else jnp.take(X, idx, axis=1).T
+
+
+def design(X, *, pad_small: bool = True, dtype=None) -> Design | SparseDesign:
     """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it,
     zero-padded to :func:`padded_shape` (``pad_small=False``: only to a multiple of 8 features, the CD
-    block), so that datasets of similar size reuse compiled programs."""
+    block), so that datasets of similar size reuse compiled programs. A scipy.sparse X becomes a
+    :class:`~sparsestat.regression.sparse_design.SparseDesign` (its nonzeros only, never densified)."""
     n, p = X.shape
     if pad_small:
         n_pad, p_pad = padded_shape(n, p)
     else:
         n_pad, p_pad = n, -(-p // 8) * 8
+    if is_sparse(X):
+        return sparse_design(X, shape=(n_pad, p_pad), dtype=dtype)
     return Design(to_device(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from ..linalg.cache import compiled_entry
 from ._problem import Problem
 from .datafits import check_pair
+from .sparse_design import is_sparse, sparse_design
 
 __all__ = ["certify", "Certificate", "stopping_target", "full_certificate", "prepare_batch"]
 
@@ -82,7 +83,7 @@ def certify(X, y, coef, intercept, datafit, penalty, *, sample_weight=None, fit_
         ``gap`` = P - D (convex) or the stationarity measure (nonconvex), ``primal``, ``dual`` and the
         ``target`` tol * scale used by the solvers.
     """
-    X = jnp.asarray(X)
+    X = sparse_design(X, shape=X.shape) if is_sparse(X) else jnp.asarray(X)
     check_pair(datafit, penalty)
     if fit_intercept is None:
         fit_intercept = bool(intercept is not None and intercept != 0)

@@ -50,7 +50,7 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
                                                                             bool(positive)) for a in alphas]
 
     def held_out(k, te, coef, b):
-        r = y[te][None, :] - coef @ X[te].T - b[:, None]          # (A, n_te)
+        r = y[te][None, :] - np.asarray(X[te] @ coef.T).T - b[:, None]          # (A, n_te)
         mse[:, k] = np.average(r * r, axis=1, weights=s[te])
 
     with enable_x64():

@@ -17,7 +17,7 @@ from jax import lax
 
 from ..linalg.prox import top_k_mask
 from ..linalg.solve import spd_solve
-from ._problem import Problem
+from ._problem import Problem, column_block
 from .datafits import Quadratic
 from .fista import lipschitz
 
@@ -49,7 +49,7 @@ def _polish(X, prob: Problem, mask, cap):
     idx = jnp.sort(lax.top_k(mask.astype(X.dtype) + 0.0, cap)[1])
     m = mask[idx].astype(X.dtype)
     sq = jnp.sqrt(prob.omega)
-    Z = (jnp.take(X, idx, axis=1) - prob.xm[idx]) * sq[:, None] * m
+    Z = (column_block(X, idx).T - prob.xm[idx]) * sq[:, None] * m
     yt = sq * (prob.y - prob.ym)
     G = Z.T @ Z + jnp.diag(1.0 - m)
     wA = spd_solve(G, Z.T @ yt)  # adaptive jitter only when the Cholesky factor fails

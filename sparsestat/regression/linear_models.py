@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import RegressorMixin
 
 from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg, store_params
@@ -31,18 +32,51 @@ def _fit_penalised(est, X, y, sample_weight):
     return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
 
 
-def _weighted_centred(est, X, y, sw):
-    """The direct solvers' problem: A = sqrt(omega) X_c, B = sqrt(omega) Y_c (omega: normalised sample
-    weights; centring only with an intercept), and the means (xm, ym) that give the intercept back."""
-    s = np.ones(X.shape[0]) if sw is None else sw
-    om = s / s.sum()
-    Y = y if y.ndim == 2 else y[:, None]
-    if est.fit_intercept:
-        xm, ym = om @ X, om @ Y
-    else:
-        xm, ym = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
-    sq = np.sqrt(om)[:, None]
-    return (X - xm) * sq, (Y - ym) * sq, xm, ym
+class _WeightedCentred:
+    """The direct solvers' problem min 1/2 |A w - B|^2 (+ ridge): A = sqrt(omega) X_c, B = sqrt(omega) Y_c
+    (omega: normalised sample weights; centring only with an intercept), with the means (xm, ym) that
+    give the intercept back. Dense X: A is formed; sparse X: A only acts through products, and its
+    smaller Gram (p x p or n x n) is formed from X's nonzeros (X is never densified)."""
+
+    def __init__(self, est, X, y, sw):
+        s = np.ones(X.shape[0]) if sw is None else sw
+        om = s / s.sum()
+        Y = y if y.ndim == 2 else y[:, None]
+        if est.fit_intercept:
+            self.xm, self.ym = np.asarray(X.T @ om), om @ Y
+        else:
+            self.xm, self.ym = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        self.X, self.om, self.sq = X, om, np.sqrt(om)
+        self.B = (Y - self.ym) * self.sq[:, None]
+        self.A = None if issparse(X) else (X - self.xm) * self.sq[:, None]
+
+    @property
+    def shape(self):
+        return self.X.shape
+
+    def dot(self, U):
+        """A U, U of shape (p, k)."""
+        if self.A is not None:
+            return self.A @ U
+        return self.sq[:, None] * (self.X @ U - self.xm @ U)
+
+    def tdot(self, V):
+        """A^T V, V of shape (n, k)."""
+        if self.A is not None:
+            return self.A.T @ V
+        return np.asarray(self.X.T @ (self.sq[:, None] * V)) - np.outer(self.xm, self.sq @ V)
+
+    def gram(self):
+        """A^T A (p <= n) or A A^T (p > n)."""
+        n, p = self.shape
+        if self.A is not None:
+            return self.A.T @ self.A if p <= n else self.A @ self.A.T
+        X, xm = self.X, self.xm
+        if p <= n:   # sum_i omega_i (x_i - xm)(x_i - xm)^T
+            return (X.T @ X.multiply(self.om[:, None])).toarray() - np.outer(xm, xm)
+        Xxm = X @ xm
+        K = (X @ X.T).toarray() - Xxm[:, None] - Xxm[None, :] + xm @ xm
+        return K * np.outer(self.sq, self.sq)
 
 
 def _store_direct(est, y, coef, b, certificate):
@@ -63,32 +97,41 @@ def _ridge(est, X, y, sw):
     (formulation B: the elastic-net dual at theta = r)."""
     from scipy.linalg import cho_factor, cho_solve
 
-    A, B, xm, ym = _weighted_centred(est, X, y, sw)   # min 1/2 |A w - B|^2 + l2/2 |w|^2
+    A = _WeightedCentred(est, X, y, sw)      # min 1/2 |A w - B|^2 + l2/2 |w|^2
+    B = A.B
     l2 = float(est.alpha)
     n, p = A.shape
+    G = A.gram()
     if p <= n:
-        coef = cho_solve(cho_factor(A.T @ A + l2 * np.eye(p)), A.T @ B).T
+        coef = cho_solve(cho_factor(G + l2 * np.eye(p)), A.tdot(B)).T
     else:
-        coef = (A.T @ cho_solve(cho_factor(A @ A.T + l2 * np.eye(n)), B)).T
+        coef = A.tdot(cho_solve(cho_factor(G + l2 * np.eye(n)), B)).T
     if est.positive and np.any(coef < 0):   # the constraint is active: coordinate descent
         return est._fit_core(X, y, sw, Quadratic(), est._make_penalty(), type(est).__name__)
-    R = B - A @ coef.T                       # sqrt(omega) residuals
-    corr = A.T @ R                           # X_c^T (omega r)
+    R = B - A.dot(coef.T)                    # sqrt(omega) residuals
+    corr = A.tdot(R)                         # X_c^T (omega r)
     primal = 0.5 * np.sum(R * R, axis=0) + 0.5 * l2 * np.sum(coef * coef, axis=1)
     dual = np.sum(R * B, axis=0) - 0.5 * np.sum(R * R, axis=0) - np.sum(corr * corr, axis=0) / (2 * l2)
-    return _store_direct(est, y, coef, ym - coef @ xm, primal - dual)
+    return _store_direct(est, y, coef, A.ym - coef @ A.xm, primal - dual)
 
 
 def _least_squares(est, X, y, sw):
     """alpha = 0: (weighted) least squares, minimum norm when rank-deficient, certified by the largest
-    |gradient| (no dual gap exists)."""
+    |gradient| (no dual gap exists). Sparse X: through the smaller Gram (minimum norm as well)."""
     warnings.warn(f"{type(est).__name__} with alpha=0 is ordinary least squares. With alpha=0, this algorithm "
                   "does not converge well. You are advised to use the LinearRegression estimator "
                   "(sparsestat solves the least-squares problem directly).", UserWarning, stacklevel=5)
-    A, B, xm, ym = _weighted_centred(est, X, y, sw)
-    coef = np.linalg.lstsq(A, B, rcond=None)[0].T
-    g = A.T @ (B - A @ coef.T)
-    _store_direct(est, y, coef, ym - coef @ xm, np.max(np.abs(g), axis=0))
+    A = _WeightedCentred(est, X, y, sw)
+    B = A.B
+    n, p = A.shape
+    if A.A is not None:
+        coef = np.linalg.lstsq(A.A, B, rcond=None)[0].T
+    elif p <= n:   # the minimum-norm solution of the normal equations is the minimum-norm least squares
+        coef = np.linalg.lstsq(A.gram(), A.tdot(B), rcond=None)[0].T
+    else:
+        coef = A.tdot(np.linalg.lstsq(A.gram(), B, rcond=None)[0]).T
+    g = A.tdot(B - A.dot(coef.T))
+    _store_direct(est, y, coef, A.ym - coef @ A.xm, np.max(np.abs(g), axis=0))
     est.dual_gap_ = est.certificate_
     return est
 
@@ -146,7 +189,7 @@ class Lasso(RegressorMixin, SparseLinearBase):
 
     @compiled_entry
     def fit(self, X, y, sample_weight=None, check_input=True):
-        """Fit on X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets).
+        """Fit on X (n_samples, n_features; dense or scipy.sparse), y (n_samples,) or (n_samples, n_targets).
         ``check_input`` is accepted for scikit-learn compatibility; the input is always checked."""
         _fit_penalised(self, X, y, sample_weight)
         if float(self.alpha) != 0.0:

@@ -49,10 +49,10 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
 
     @compiled_entry
     def fit(self, X, y, sample_weight=None):
-        """Fit on X (n_samples, n_features) and binary labels y (n_samples,)."""
+        """Fit on X (n_samples, n_features; dense or scipy.sparse) and binary labels y (n_samples,)."""
         check_nonnegative(self.alpha, "alpha")
         check_common(self)
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=("csr", "csc"))
         check_classification_targets(y)
         sw = check_sample_weight(sample_weight, X)
         classes = np.unique(y)
@@ -73,7 +73,7 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
     def decision_function(self, X):
         """x^T w + b (positive -> ``classes_[1]``)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse=("csr", "csc"))
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict_proba(self, X):

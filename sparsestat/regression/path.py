@@ -10,6 +10,7 @@ from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from .datafits import Quadratic
 from .penalties import L1, L1L2
+from .sparse_design import as_csc, is_sparse
 
 __all__ = ["lasso_path", "enet_path", "alpha_grid"]
 
@@ -20,12 +21,12 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=Fals
     max_j |x_cj^T (s (y - ybar))| / (sum(s) l1_ratio) (max over targets for 2-D y)."""
     s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     Y = y if y.ndim == 2 else y[:, None]
-    if fit_intercept:
-        xm = s @ X / s.sum()
+    if fit_intercept:   # X_c^T (s (Y - ym)) = X^T (s (Y - ym)): the weighted residuals sum to 0
         ym = s @ Y / s.sum()
-        Xy = (X - xm).T @ (s[:, None] * (Y - ym))
+        V = s[:, None] * (Y - ym)
+        Xy = np.asarray(X.T @ V) - np.outer(np.asarray(X.T @ s) / s.sum(), V.sum(axis=0))
     else:
-        Xy = X.T @ (s[:, None] * Y)
+        Xy = np.asarray(X.T @ (s[:, None] * Y))
     Xy = Xy / s.sum()
     if l1_ratio <= 0:
         raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0. Please supply a "
@@ -69,7 +70,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
 
     Parameters
     ----------
-    X : array (n_samples, n_features)
+    X : array (n_samples, n_features) or scipy.sparse matrix (never densified)
     y : array (n_samples,) or (n_samples, n_targets)
     l1_ratio : float in [0, 1]
         0 (ridge) needs an explicit ``alphas`` array (no alpha_max exists).
@@ -99,7 +100,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
     from ._problem import design
     from .solve_path import solve_path
 
-    X = check_array_arg(X, "X", ndim=2, dtype=np.float64)
+    X = as_csc(X) if is_sparse(X) else check_array_arg(X, "X", ndim=2, dtype=np.float64)
     y = check_array_arg(y, "y", ndim=(1, 2), dtype=np.float64)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y have inconsistent numbers of samples: {X.shape[0]} and {y.shape[0]}")

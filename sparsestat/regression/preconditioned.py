@@ -47,6 +47,11 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
     def __init__(self, alpha=1.0, *, preconditioner="identity", fit_intercept=True, max_iter=1000, tol=1e-6):
         store_params(self, locals())
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False   # a preconditioner is a dense transform of X
+        return tags
+
     def _build(self, Xc, n_eff, s):
         pc = self.preconditioner
         n, p = Xc.shape

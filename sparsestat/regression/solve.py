@@ -24,7 +24,8 @@ import numpy as np
 
 from ..linalg.cache import compiled_entry
 from ..linalg.host import to_device
-from ._problem import Design, Problem, design, padded_shape
+from ._problem import Problem, design, is_design, padded_shape
+from .sparse_design import SparseDesign, as_csc, is_sparse
 from .certificates import prepare_batch
 from .datafits import check_pair
 from .fista import fista_solve
@@ -135,10 +136,14 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     traced = _is_traced(X, Y, W0, sample_weights, *jax.tree_util.tree_leaves(penalties))
     name = _pick_solver(solver, datafit, penalties, traced)
     working_set = name in ("ws_cd", "ws_prox_newton")
-    if isinstance(X, Design):
+    if is_design(X):
         D = X
         n, p = D.n, D.p
         dtype = D.dtype
+    elif is_sparse(X):   # a scipy.sparse X: its nonzeros go to the device (never densified)
+        D = None
+        n, p = X.shape
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype if np.issubdtype(X.dtype, np.inexact) else float)
     else:
         D = None
         X = X if isinstance(X, jax.Array) else np.asarray(X)
@@ -165,12 +170,13 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     W = xp.zeros((T, p), dtype) if W0 is None else xp.broadcast_to(xp.asarray(W0, dtype), (T, p))
 
     # zero-pad to the shape ladder (weight-0 rows, zero columns): similar shapes share executables
-    if D is None and working_set:
+    if D is None and (working_set or is_sparse(X)):
         D = design(X, pad_small=pad_small and not traced, dtype=dtype)
     if D is not None:
         n_pad, p_pad = D.shape
         if not working_set:
-            X = D.XT.T  # a Design handed to a FISTA/IHT solver: materialise X once
+            # a dense Design handed to a FISTA/IHT solver: materialise X once; a sparse one acts as X
+            X = D if isinstance(D, SparseDesign) else D.XT.T
     else:
         n_pad, p_pad = (padded_shape(n, p) if pad_small and not traced else (n, p))
         X = to_device(X, dtype=dtype, shape=(n_pad, p_pad)) if not traced else jnp.asarray(X, dtype)
@@ -227,8 +233,9 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
 
     Parameters
     ----------
-    X : array (n_samples, n_features)
-        Design; its dtype sets the computation dtype.
+    X : array (n_samples, n_features) or scipy.sparse matrix
+        Design; its dtype sets the computation dtype. Sparse X (any scipy.sparse format, converted to
+        CSC) is never densified: products cost O(nnz), the working set's columns are gathered dense.
     y : array (n_samples,)
         Targets (Quadratic) or labels (Logistic: y > 0 is the positive class).
     datafit : Quadratic or Logistic
@@ -253,8 +260,11 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     """
     check_pair(datafit, penalty)
     traced = _is_traced(X, y, w0, sample_weight)
-    X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
-    if X.ndim != 2:
+    if is_sparse(X):
+        X = as_csc(X, dtype=X.dtype if np.issubdtype(X.dtype, np.inexact) else np.float64)
+    elif not is_design(X):
+        X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
+    if len(X.shape) != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     dtype = jax.dtypes.canonicalize_dtype(X.dtype if jnp.issubdtype(X.dtype, jnp.inexact) else float)
     y = jnp.asarray(y, dtype)

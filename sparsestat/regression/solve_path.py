@@ -16,7 +16,8 @@ import jax
 import numpy as np
 
 from ..linalg.cache import compiled_entry
-from ._problem import Design, Problem, design
+from ._problem import Problem, design, is_design
+from .sparse_design import as_csc, is_sparse
 from .datafits import check_pair
 from .solve import _pick_solver, _prepare_batch, solve_batch
 from .working_set import bucket_size, first_bucket, ws_path
@@ -55,7 +56,7 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     """Solve T problems sharing X along ``penalties`` (a sequence of A penalties of one kind, decreasing
     regularisation), warm-starting each at the previous solution.
 
-    ``X`` (n, p) array or a :class:`~sparsestat.regression._problem.Design`; ``Y`` (T, n);
+    ``X`` (n, p) array, scipy.sparse matrix or a prepared design (``design(X)``); ``Y`` (T, n);
     ``sample_weights`` (T, n), (n,) or None; ``W0`` (T, p) start at the first penalty. ``tol`` and
     ``max_iter`` are per penalty, as in :func:`~sparsestat.regression.solve_batch`. Returns a
     :class:`PathResult` (host arrays).
@@ -70,10 +71,13 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     if any(type(pen) is not type(penalties[0]) for pen in penalties):
         raise TypeError("penalties must all be of one kind (a grid of one penalty)")
     check_pair(datafit, penalties[0])
-    n, p = (X.n, X.p) if isinstance(X, Design) else np.shape(X) if np.ndim(X) == 2 else (None, None)
-    if n is None:
-        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {np.shape(X)}")
-    if not isinstance(X, Design) and not np.all(np.isfinite(np.asarray(X))):
+    if is_sparse(X):
+        X = as_csc(X, dtype=X.dtype if np.issubdtype(X.dtype, np.inexact) else np.float64)  # checks finiteness
+    shape = (X.n, X.p) if is_design(X) else tuple(X.shape) if is_sparse(X) else np.shape(X)
+    if len(shape) != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {shape}")
+    n, p = shape
+    if not is_design(X) and not is_sparse(X) and not np.all(np.isfinite(np.asarray(X))):
         raise ValueError("X contains NaN or infinity")
     Yh = np.asarray(Y)
     if Yh.ndim != 2 or Yh.shape[1] != n:
@@ -90,9 +94,9 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     if name not in ("ws_cd", "ws_prox_newton"):
         return _loop(X, Y, datafit, penalties, name, tol, max_iter, W0, sample_weights, fit_intercept)
 
-    D = X if isinstance(X, Design) else None
+    D = X if is_design(X) else None
     if D is None:
-        X = np.asarray(X)
+        X = X if is_sparse(X) else np.asarray(X)
         dtype = jax.dtypes.canonicalize_dtype(X.dtype if np.issubdtype(X.dtype, np.inexact) else float)
         D = design(X, dtype=dtype)
     dtype, (n, p), (n_pad, p_pad) = D.dtype, (D.n, D.p), D.shape

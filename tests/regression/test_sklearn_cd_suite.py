@@ -14,12 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SPARSE = "sparse X is refused (dense only until issue 19 adds scipy.sparse input)"
 DELIBERATE = {
-    "test_warm_start_convergence[True-csr_array]": SPARSE,
-    "test_warm_start_convergence[True-csr_matrix]": SPARSE,
-    "test_random_descent[csr_matrix]": SPARSE,
-    "test_random_descent[csr_array]": SPARSE,
     "test_check_input_false": "expects a ValueError for C-ordered X with check_input=False (a limit of "
                               "scikit-learn's Cython solver); sparsestat always checks and accepts any layout",
     "test_enet_copy_X_False_check_input_False": "expects X centred in place with copy_X=False; sparsestat never "
