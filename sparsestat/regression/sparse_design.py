@@ -84,19 +84,25 @@ class SparseDesign:
         return jax.ops.segment_sum(self.data * v[self.rows], self.cols, num_segments=self._shape[1],
                                    indices_are_sorted=True)
 
+    def ell_columns(self, idx):
+        """The columns ``idx`` in padded form: row indices and values, each (len(idx), width), the
+        entries past a column's count set to row 0 and value 0 (len(idx) x width numbers gathered
+        through the columns' CSC ranges)."""
+        k = jnp.arange(self.width)
+        pos = self.start[idx][:, None] + k[None, :]
+        ok = k[None, :] < self.count[idx][:, None]
+        pos = jnp.where(ok, pos, 0)
+        return jnp.where(ok, self.rows[pos], 0), jnp.where(ok, self.data[pos], 0.0)
+
     def columns(self, idx):
         """X[:, idx].T as a dense (len(idx), n_pad) block (idx distinct). Each column's nonzeros are
-        gathered through its CSC range (len(idx) x width positions) when that is fewer than the
-        nonzeros, otherwise every nonzero is routed to its slot (one pass over nnz)."""
+        gathered through its CSC range (:meth:`ell_columns`) when that is fewer than the nonzeros,
+        otherwise every nonzero is routed to its slot (one pass over nnz)."""
         B = idx.shape[0]
         n_pad = self._shape[0]
         if B * self.width <= self.nnz:
-            k = jnp.arange(self.width)
-            pos = self.start[idx][:, None] + k[None, :]
-            ok = k[None, :] < self.count[idx][:, None]
-            pos = jnp.where(ok, pos, 0)
-            vals = jnp.where(ok, self.data[pos], 0.0)
-            return jnp.zeros((B, n_pad), self.dtype).at[jnp.arange(B)[:, None], self.rows[pos]].add(vals)
+            rows, vals = self.ell_columns(idx)
+            return jnp.zeros((B, n_pad), self.dtype).at[jnp.arange(B)[:, None], rows].add(vals)
         slot = jnp.full((self._shape[1],), B, jnp.int32).at[idx].set(jnp.arange(B, dtype=jnp.int32))
         out = jnp.zeros((B + 1, n_pad), self.dtype).at[slot[self.cols], self.rows].add(self.data)
         return out[:B]

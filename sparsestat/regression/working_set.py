@@ -38,6 +38,7 @@ from ..linalg.shapes import next_pow2
 from ._problem import Problem
 from .certificates import full_certificate, prepare_batch
 from .inner_cd import UNROLL, quad_inner
+from .inner_cd_sparse import sparse_quad_inner, use_sparse_inner
 from .inner_newton import newton_inner
 
 INNER_RATIO = 0.3
@@ -143,13 +144,17 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
     def single(prob, pen, st: WSState, target):
         convex_gap = datafit.has_gap(pen)
         idx = select_top(st.score, m, ws_size)
-        XW = D.columns(idx)
         budget = jnp.maximum(max_iter - st.n_iter, 0)
         sub_target = INNER_RATIO * jnp.maximum(st.gap, target)  # relative to the current gap (skglm, celer)
-        if datafit.exact_quadratic:
+        if datafit.exact_quadratic and use_sparse_inner(D):    # sparse X: O(nnz) a coordinate, no dense block
+            w, b, ep, lin = sparse_quad_inner(D, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
+                                              st.converged)
+        elif datafit.exact_quadratic:
+            XW = D.columns(idx)
             w, b, ep, lin = quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
                                        st.converged)
         else:
+            XW = D.columns(idx)
             w, b, ep, lin = newton_inner(datafit, XW, prob, idx, m, st.w, st.b, pen, sub_target, budget,
                                          convex_gap, fit_intercept, st.converged)
         score, corr, best, gap, primal, conv = _certify(D, prob, pen, w, b, lin, st.best_dual, target,

@@ -15,7 +15,7 @@ from sparsestat.linalg.precision import enable_x64
 from sparsestat.regression import (ElasticNet, ElasticNetCV, L0Regression, Lasso, LassoCV, MCPRegression,
                                    SCADRegression, SparseLogisticRegression, certify, enet_path, lasso_path, solve)
 from sparsestat.regression.datafits import Logistic, Quadratic
-from sparsestat.regression.penalties import L1, L1L2
+from sparsestat.regression.penalties import L1, L1L2, MCP, SCAD
 
 from ._data import numpy_gap, weights
 
@@ -73,6 +73,44 @@ def test_sparse_design_holds_only_the_nonzeros():
     held = sum(a.size for a in (D.data, D.rows, D.cols, D.start, D.count))
     assert held <= 4 * X.nnz + 2 * D.shape[1] + 64
     assert held < X.shape[0] * X.shape[1] / 500
+
+
+def _inner_problem(seed=1):
+    """400 x 800 at density 1 %: narrow columns (width 16 <= n / 16), so the working-set CD runs on
+    padded sparse columns (inner_cd_sparse) instead of a dense block."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(400, 800, density=0.01, format="csc", random_state=seed, data_rvs=rng.standard_normal)
+    w = np.zeros(800)
+    w[:10] = 2.0
+    return X, X @ w + 0.1 * rng.standard_normal(400) + 1.0, rng.uniform(0.5, 2.0, 400)
+
+
+def _check_sparse_inner(pen, fit_intercept):
+    from sparsestat.regression._problem import design
+    from sparsestat.regression.inner_cd_sparse import use_sparse_inner
+
+    X, y, sw = _inner_problem()
+    with enable_x64():
+        assert use_sparse_inner(design(X))
+        a = solve(X, y, Quadratic(), pen, fit_intercept=fit_intercept, tol=TOL, sample_weight=sw)
+        b = solve(X.toarray(), y, Quadratic(), pen, fit_intercept=fit_intercept, tol=TOL, sample_weight=sw)
+    assert bool(a.converged) and np.count_nonzero(np.asarray(a.coef)) >= 10
+    np.testing.assert_allclose(np.asarray(a.coef), np.asarray(b.coef), rtol=0, atol=1e-10)
+    assert abs(float(a.intercept) - float(b.intercept)) <= 1e-10
+
+
+def test_sparse_inner_cd_equals_dense():
+    """The padded-sparse-column CD (implicit centring through a scalar offset, weights, block Grams
+    from matched rows) reaches the dense solution."""
+    _check_sparse_inner(L1(0.002), True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("pen", [L1(0.002), L1(0.002, None, True), L1L2(0.002, 0.5), MCP(0.005, 3.0),
+                                 SCAD(0.005, 3.7)], ids=["l1", "l1+", "l1l2", "mcp", "scad"])
+def test_sparse_inner_cd_equals_dense_all(pen, fit_intercept):
+    _check_sparse_inner(pen, fit_intercept)
 
 
 # ------------------------------------------------------------------------------ estimators

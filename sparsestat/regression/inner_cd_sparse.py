@@ -1,0 +1,176 @@
+"""Inner solver of the working-set CD on a sparse design: the same blocked cyclic coordinate descent
+with Anderson extrapolation and dual-extrapolated stopping as :mod:`~sparsestat.regression.inner_cd`,
+but each coordinate costs O(nnz of its column) instead of O(n).
+
+The working set's columns are held in padded form (rows R and values, (B, width)); the weighted,
+centred columns Z_j = sqrt(omega) (x_j - xm_j) are never formed. The subproblem's residual
+rt = yt - Z_W^T w is kept as rt = u + c sqrt(omega), with u = yt - sqrt(omega) (X_W w) (dense, updated
+at the column's rows only) and the scalar c = xm_W . w; with su = sqrt(omega) . u and
+omx_j = sum_i omega_i x_ij,
+
+    Z_j . rt = V_j . u[R_j] + c omx_j - xm_j su - xm_j c sum(omega),   V_j = sqrt(omega)[R_j] x_j[R_j],
+
+and an update delta of w_j moves u by -delta V_j (at R_j), c by delta xm_j and su by -delta omx_j.
+The blocks' Gram matrices (UNROLL x UNROLL, for the exact in-block correction) come from the padded
+columns by matching row indices (UNROLL^2 width^2 products a block), so nothing of size B n is formed.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._problem import Problem
+from .datafits import quadratic_primal_dual
+from .inner_cd import ANDERSON_K, UNROLL, _anderson
+
+MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes: its block Gram
+#                     costs UNROLL^2 width^2 a block; wider columns use the dense block of inner_cd
+MIN_ROWS_PER_NNZ = 16  # and only where a column is sparse enough: width * 16 <= n (else the dense block's
+#                        contiguous arithmetic is as cheap)
+
+
+def use_sparse_inner(D) -> bool:
+    """Whether the working-set CD on design ``D`` runs on padded sparse columns (static)."""
+    from .sparse_design import SparseDesign
+
+    return (isinstance(D, SparseDesign) and D.width <= MAX_WIDTH
+            and D.width * MIN_ROWS_PER_NNZ <= D.shape[0])
+
+
+def _block_gram_sparse(R, V, xm, omx, som, m):
+    """Diagonal UNROLL x UNROLL blocks of Z_W Z_W^T for the first ``m`` columns, zero past m:
+    sum_i omega_i x_ij x_ik by matching the padded rows (padding has value 0), then the centring."""
+    B = R.shape[0]
+    nb = B // UNROLL
+
+    def body(i, G):
+        Ri = lax.dynamic_slice_in_dim(R, i * UNROLL, UNROLL)
+        Vi = lax.dynamic_slice_in_dim(V, i * UNROLL, UNROLL)
+        xi = lax.dynamic_slice_in_dim(xm, i * UNROLL, UNROLL)
+        oi = lax.dynamic_slice_in_dim(omx, i * UNROLL, UNROLL)
+        same = Ri[:, :, None, None] == Ri[None, None, :, :]                       # (U, K, U, K)
+        P = jnp.einsum("ka,lb,kalb->kl", Vi, Vi, same.astype(V.dtype))
+        Gi = P - xi[:, None] * oi[None, :] - oi[:, None] * xi[None, :] + som * xi[:, None] * xi[None, :]
+        return G.at[i].set(Gi)
+
+    return lax.fori_loop(0, m // UNROLL, body, jnp.zeros((nb, UNROLL, UNROLL), V.dtype))
+
+
+def _sparse_cd_block(R, V, xm, omx, som, Gb, inv_L, pen_W):
+    """The body of one CD epoch over blocks of UNROLL working-set columns (as
+    :func:`~sparsestat.regression.inner_cd._cd_epoch`: one gradient gather and one residual scatter a
+    block, the in-block updates corrected by the block's Gram), on the carry (w_W, u, c, su)."""
+    U = UNROLL
+
+    def body(i, carry):
+        wW, u, c, su = carry
+        Ri = lax.dynamic_slice_in_dim(R, i * U, U)
+        Vi = lax.dynamic_slice_in_dim(V, i * U, U)
+        xi = lax.dynamic_slice_in_dim(xm, i * U, U)
+        oi = lax.dynamic_slice_in_dim(omx, i * U, U)
+        G = Gb[i]
+        s = lax.dynamic_slice_in_dim(inv_L, i * U, U)
+        wb = lax.dynamic_slice_in_dim(wW, i * U, U)
+        g = jnp.sum(Vi * u[Ri], axis=1) + c * oi - xi * su - xi * c * som
+        d = jnp.zeros_like(wb)
+        for k in range(U):
+            gk = g[k] - jnp.dot(G[k], d)
+            new = pen_W.take(i * U + k).prox(wb[k] + gk * s[k], s[k])
+            new = jnp.where(s[k] > 0, new, 0.0)
+            d = d.at[k].set(new - wb[k])
+        u = u.at[Ri].add(-d[:, None] * Vi)
+        return (lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), u, c + jnp.dot(d, xi),
+                su - jnp.dot(d, oi))
+
+    return body
+
+
+def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
+    """CD on the working set ``idx`` of a sparse design (:func:`use_sparse_inner`). Same contract as
+    :func:`~sparsestat.regression.inner_cd.quad_inner`: returns (w, b, epochs, full residual)."""
+    R, Xv = D.ell_columns(idx)                       # (B, K)
+    dtype = Xv.dtype
+    om = prob.omega
+    sq = jnp.sqrt(om)
+    V = Xv * sq[R]
+    xmW = prob.xm[idx]
+    omx = jnp.sum(Xv * om[R], axis=1)
+    som = jnp.sum(om)
+    yc = prob.y - prob.ym
+    yt = sq * yc
+    sq_yt = jnp.dot(sq, yt)
+    n = yt.shape[0]
+    visited = jnp.arange(idx.shape[0]) < m
+
+    def spread(A):   # sum_j A_j at rows R_j: (B, K) -> (n,)
+        return jnp.zeros((n,), dtype).at[R].add(A)
+
+    def residual(wW):   # (u, c) of rt = yt - Z_W^T wW
+        return yt - spread(V * wW[:, None]), jnp.dot(xmW, wW)
+
+    wW = w[idx]
+    u, c = residual(wW)
+    Gb = _block_gram_sparse(R, V, xmW, omx, som, m)
+    L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
+    inv_L = jnp.where(L > 0, 1.0 / jnp.where(L > 0, L, 1.0), 0.0)
+    pen_W = pen.take(idx)
+    epoch_body = _sparse_cd_block(R, V, xmW, omx, som, Gb, inv_L, pen_W)
+
+    def epoch(wW, u, c):   # su = sqrt(omega) . u recomputed at each epoch's start (no drift)
+        carry = (wW, u, c, jnp.dot(sq, u))
+        wW, u, c, _ = lax.fori_loop(0, m // UNROLL, epoch_body, carry)
+        return wW, u, c
+
+    def rt_terms(u, c):   # (|rt|^2, rt . yt, sqrt(omega) . u)
+        su = jnp.dot(sq, u)
+        return jnp.dot(u, u) + 2.0 * c * su + c * c * som, jnp.dot(u, yt) + c * sq_yt, su
+
+    def sub_obj(wW, u, c):
+        R2, _, _ = rt_terms(u, c)
+        return 0.5 * R2 + pen_W.value(wW)
+
+    def sub_pd(wW, u, c):
+        R2, ry, su = rt_terms(u, c)
+        corr = jnp.sum(V * u[R], axis=1) + c * omx - xmW * su - xmW * c * som
+        corr = jnp.where(visited, corr, 0.0)
+        if convex_gap:
+            return quadratic_primal_dual(R2, ry, corr, wW, pen_W)
+        return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
+
+    def cond(state):
+        ep, stop = state[-2:]
+        return (~stop) & (ep < budget)
+
+    def body(state):
+        wW, u, c, bd, ep, _ = state
+        left = budget - ep   # epochs past the cap are computed but not kept (n_iter <= max_iter)
+
+        def one(carry, k):
+            new = epoch(*carry)
+            carry = jax.tree_util.tree_map(lambda a, b: jnp.where(k < left, a, b), new, carry)
+            return carry, carry[0]
+
+        (wW1, u1, c1), its = lax.scan(one, (wW, u, c), jnp.arange(ANDERSON_K))
+        n_ep = jnp.minimum(ANDERSON_K, left)
+        acc, ok = _anderson(its)
+        u_acc, c_acc = residual(acc)
+        better = ok & (sub_obj(acc, u_acc, c_acc) < sub_obj(wW1, u1, c1))
+        if pen_W.positive:
+            better = better & jnp.all(acc >= 0)
+        wW2 = jnp.where(better, acc, wW1)
+        u2 = jnp.where(better, u_acc, u1)
+        c2 = jnp.where(better, c_acc, c1)
+        P2, D2 = sub_pd(wW2, u2, c2)
+        if not convex_gap:
+            return wW2, u2, c2, bd, ep + n_ep, P2 <= sub_target
+        _, Da = sub_pd(acc, u_acc, c_acc)   # celer's dual extrapolation, as inner_cd
+        Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
+        bd = jnp.maximum(bd, jnp.maximum(D2, Da))
+        return wW2, u2, c2, bd, ep + n_ep, P2 - bd <= sub_target
+
+    init = (wW, u, c, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
+    wW, _, _, _, ep, _ = lax.while_loop(cond, body, init)
+    r = yc - (spread(Xv * wW[:, None]) - jnp.dot(xmW, wW))   # every nonzero of w is in W
+    return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r
