@@ -45,6 +45,20 @@ def _block_gram(Z, m, h=None):
     return lax.fori_loop(0, m // UNROLL, body, jnp.zeros((nb, UNROLL, UNROLL), Z.dtype))
 
 
+def block_updates(g, G, wb, s, pen_W, base):
+    """The exact cyclic CD updates (deltas) of one block of UNROLL coordinates whose gradients at the
+    block's start are ``g``: each coordinate's gradient corrected by the block's Gram ``G`` for the
+    updates before it, then its prox step (step sizes ``s``; 0 keeps an empty column at 0).
+    ``base``: the block's first index in the working set (for per-coordinate penalty weights)."""
+    d = jnp.zeros_like(wb)
+    for k in range(UNROLL):
+        gk = g[k] - jnp.dot(G[k], d)
+        new = pen_W.take(base + k).prox(wb[k] + gk * s[k], s[k])
+        new = jnp.where(s[k] > 0, new, 0.0)
+        d = d.at[k].set(new - wb[k])
+    return d
+
+
 def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m, h=None):
     """One cyclic CD epoch over the first ``m`` rows of the working set (a traced count, a multiple of
     UNROLL) on 1/2 ||rt||^2_h + pen(wW), rt = yt - Z^T wW, Z of shape (B, n), with sample weights h
@@ -67,13 +81,7 @@ def _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m, h=None):
         G = Gb[i]
         s = lax.dynamic_slice_in_dim(inv_L, i * U, U)
         wb = lax.dynamic_slice_in_dim(wW, i * U, U)
-        g = Zi @ rt
-        d = jnp.zeros_like(wb)
-        for k in range(U):
-            gk = g[k] - jnp.dot(G[k], d)
-            new = pen_W.take(i * U + k).prox(wb[k] + gk * s[k], s[k])
-            new = jnp.where(s[k] > 0, new, 0.0)
-            d = d.at[k].set(new - wb[k])
+        d = block_updates(Zi @ rt, G, wb, s, pen_W, i * U)
         step = d @ Zi
         return lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), rt - (step if h is None else h * step)
 

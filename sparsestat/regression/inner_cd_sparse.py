@@ -23,7 +23,7 @@ from jax import lax
 
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
-from .inner_cd import ANDERSON_K, UNROLL, _anderson
+from .inner_cd import ANDERSON_K, UNROLL, _anderson, block_updates
 
 MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes: its block Gram
 #                     costs UNROLL^2 width^2 a block; wider columns use the dense block of inner_cd
@@ -74,12 +74,7 @@ def _sparse_cd_block(R, V, xm, omx, som, Gb, inv_L, pen_W):
         s = lax.dynamic_slice_in_dim(inv_L, i * U, U)
         wb = lax.dynamic_slice_in_dim(wW, i * U, U)
         g = jnp.sum(Vi * u[Ri], axis=1) + c * oi - xi * su - xi * c * som
-        d = jnp.zeros_like(wb)
-        for k in range(U):
-            gk = g[k] - jnp.dot(G[k], d)
-            new = pen_W.take(i * U + k).prox(wb[k] + gk * s[k], s[k])
-            new = jnp.where(s[k] > 0, new, 0.0)
-            d = d.at[k].set(new - wb[k])
+        d = block_updates(g, G, wb, s, pen_W, i * U)
         u = u.at[Ri].add(-d[:, None] * Vi)
         return (lax.dynamic_update_slice_in_dim(wW, wb + d, i * U, 0), u, c + jnp.dot(d, xi),
                 su - jnp.dot(d, oi))
