@@ -68,7 +68,9 @@ def test_sparse_design_holds_only_the_nonzeros():
     """A 2000 x 200 000 design with 4000 nonzeros: the device holds O(nnz + p) numbers, not n p."""
     from sparsestat.regression._problem import design
 
-    X = sp.random(2000, 200_000, density=1e-5, format="csr", random_state=0)
+    rng = np.random.default_rng(0)   # (sp.random draws its positions slowly at this size: 30 s)
+    X = sp.csr_matrix((rng.standard_normal(4000), (rng.integers(0, 2000, 4000), rng.integers(0, 200_000, 4000))),
+                      shape=(2000, 200_000))
     D = design(X)
     held = sum(a.size for a in (D.data, D.rows, D.cols, D.start, D.count))
     assert held <= 4 * X.nnz + 2 * D.shape[1] + 64
