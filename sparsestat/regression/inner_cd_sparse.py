@@ -24,6 +24,7 @@ from jax import lax
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
 from .inner_cd import ANDERSON_K, UNROLL, _anderson, block_updates
+from .sparse_design import SparseDesign
 
 MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes: its block Gram
 #                     costs UNROLL^2 width^2 a block; wider columns use the dense block of inner_cd
@@ -33,8 +34,6 @@ MIN_ROWS_PER_NNZ = 16  # and only where a column is sparse enough: width * 16 <=
 
 def use_sparse_inner(D) -> bool:
     """Whether the working-set CD on design ``D`` runs on padded sparse columns (static)."""
-    from .sparse_design import SparseDesign
-
     return (isinstance(D, SparseDesign) and D.width <= MAX_WIDTH
             and D.width * MIN_ROWS_PER_NNZ <= D.shape[0])
 

@@ -235,7 +235,8 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     ----------
     X : array (n_samples, n_features) or scipy.sparse matrix
         Design; its dtype sets the computation dtype. Sparse X (any scipy.sparse format, converted to
-        CSC) is never densified: products cost O(nnz), the working set's columns are gathered dense.
+        CSC) is never densified: products cost O(nnz), the working-set CD runs on the working set's
+        sparse columns (see :mod:`~sparsestat.regression.sparse_design`).
     y : array (n_samples,)
         Targets (Quadratic) or labels (Logistic: y > 0 is the positive class).
     datafit : Quadratic or Logistic
@@ -262,7 +263,7 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     traced = _is_traced(X, y, w0, sample_weight)
     if is_sparse(X):
         X = as_csc(X, dtype=X.dtype if np.issubdtype(X.dtype, np.inexact) else np.float64)
-    elif not is_design(X):
+    else:
         X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
     if len(X.shape) != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")

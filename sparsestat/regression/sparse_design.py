@@ -15,6 +15,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
 
 from ..linalg.host import to_device
 from ..linalg.shapes import ladder, next_pow2
@@ -24,18 +25,12 @@ __all__ = ["SparseDesign", "sparse_design", "is_sparse", "as_csc"]
 
 def is_sparse(X) -> bool:
     """True for a scipy.sparse matrix or array (any format)."""
-    try:
-        import scipy.sparse as sp
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        return False
     return sp.issparse(X)
 
 
 def as_csc(X, dtype=np.float64, name: str = "X"):
     """A canonical CSC copy of a scipy.sparse X (any format is converted; duplicates summed, indices
     sorted), checked: 2-D, finite values. Raises ValueError naming ``name`` otherwise."""
-    import scipy.sparse as sp
-
     if not sp.issparse(X):
         raise TypeError(f"{name} must be a scipy.sparse matrix or array, got {type(X).__name__}")
     if X.ndim != 2:
@@ -72,6 +67,7 @@ class SparseDesign:
 
     @property
     def nnz(self):
+        """Stored entries, padding included (the static length of the nonzero arrays)."""
         return self.data.shape[0]
 
     def __matmul__(self, w):
@@ -142,6 +138,5 @@ def sparse_design(X, *, shape=None, dtype=None) -> SparseDesign:
     count = np.zeros(p_pad, np.int32)
     count[:p] = counts
     width = next_pow2(int(counts.max()) if p else 1, lo=1, cap=max(n_pad, 1))
-    leaves = jax.device_put((to_device(data), to_device(rows), to_device(cols), to_device(start),
-                             to_device(count)))
+    leaves = [to_device(a) for a in (data, rows, cols, start, count)]
     return SparseDesign(*leaves, (n_pad, p_pad), width, n, p)

@@ -14,6 +14,7 @@ from sparsestat.regression import Lasso, LassoCV, MCPRegression, SparseLogisticR
 from sparsestat.sbl import SBLRegression
 
 from .._host_reads import steady_state_reads as reads
+from ..sbl._problems import small_kron_problem
 
 
 def _data(n, p, seed=0):
@@ -54,21 +55,11 @@ def test_sbl_reads_do_not_grow_with_iterations():
 
 # ---- the other modules' entry points: reads at two iteration counts (small shapes of their own tests) ----
 
-def _kron_problem():
-    # the 4x6 (x) 4x6 problem of tests/sbl/test_compile_once.py
-    rng = np.random.default_rng(1)
-    H1, H2 = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
-    g1, g2 = np.zeros(6), np.zeros(6)
-    g1[[1, 2]] = [1.0, 0.4]
-    g2[[2, 3]] = [1.0, -0.7]
-    return [H1, H2], np.kron(H1, H2) @ np.kron(g1, g2) + 0.02 * rng.standard_normal(16)
-
-
 @pytest.mark.filterwarnings("ignore::sparsestat.exceptions.ConvergenceWarning")     # tol=0: at the cap
 def test_kron_sbl_reads_do_not_grow_with_iterations(x64):
     from sparsestat.sbl import KroneckerSBL, kron_omp, kron_sbl
 
-    facs, y = _kron_problem()
+    facs, y = small_kron_problem()
     Y = np.stack([y, -y, 0.5 * y])
     # tol=0: every run goes to max_iter (5 or 300 EM iterations; "am" also runs its inner AM loop)
     for kw in (dict(method="svd"), dict(method="am"), dict(lanes=2)):

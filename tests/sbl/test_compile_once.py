@@ -7,6 +7,7 @@ import pytest
 
 from sparsestat.sbl import KroneckerSBL, SBLRegression, dense_posterior, kron_omp, kron_posterior, kron_sbl, sbl
 from tests._compiles import n_distinct, sweep
+from tests.sbl._problems import small_kron_problem
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +21,7 @@ def dense():
 
 @pytest.fixture(scope="module")
 def kron():
-    rng = np.random.default_rng(1)
-    H1, H2 = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
-    g1, g2 = np.zeros(6), np.zeros(6)
-    g1[[1, 2]] = [1.0, 0.4]
-    g2[[2, 3]] = [1.0, -0.7]
-    y = np.kron(H1, H2) @ np.kron(g1, g2) + 0.02 * rng.standard_normal(16)
-    return [H1, H2], y
+    return small_kron_problem()
 
 
 NV = [0.002, 0.01, 0.03, 0.1, 0.3]
