@@ -85,23 +85,36 @@ def select_top(score, m, size: int):
     """Indices (size,) whose first min(m, p) entries are a set of the m largest scores, in increasing
     index order (ties broken towards the smaller index), followed by the other indices in order.
 
-    A 64-step bisection on the scores' bit patterns (scores are >= 0, so the patterns are ordered as
-    the values) finds the m-th largest value; selection and placement are then O(p) counts and one
-    scatter. On XLA:CPU this is 0.55 ms at p = 5000 against 1.3-1.5 ms for lax.top_k (a full sort).
+    A bisection on the scores' bit patterns (scores are >= 0, so the patterns are ordered as the
+    values) for the m-th largest value; selection and placement are then O(p) counts and one scatter.
+    The bisection stops as soon as a midpoint has exactly m patterns above it (the m largest are then
+    those), and is skipped when at most m scores are positive (the threshold is 0): late rounds, whose
+    working set holds every violator, take one pass over the scores instead of 64. On XLA:CPU each
+    pass costs 50 us at p = 50 000 (a full 64-step bisection 3.7 ms, lax.top_k more); at p = 5000 the
+    64 steps took 0.55 ms against 1.3-1.5 ms for lax.top_k.
     """
     p = score.shape[0]
     itype = jnp.int64 if score.dtype == jnp.float64 else jnp.int32
     bits = lax.bitcast_convert_type(jnp.maximum(score, 0.0), itype)
     m = jnp.minimum(m, p)
 
-    def halve(_, lh):  # invariant: count(bits > lo) >= m > count(bits > hi)
-        lo, hi = lh
-        mid = lo + (hi - lo) // 2
-        below = jnp.sum(bits > mid) < m
-        return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
+    # invariant: count(bits > lo) >= m > count(bits > hi), or done with exactly m patterns above hi
+    def cond(c):
+        lo, hi, done = c
+        return (~done) & (hi - lo > 1)
 
-    _, u = lax.fori_loop(0, 8 * bits.dtype.itemsize, halve, (jnp.asarray(-1, itype), jnp.max(bits)))
-    gt = bits > u  # u is the m-th largest pattern
+    def halve(c):
+        lo, hi, _ = c
+        mid = lo + (hi - lo) // 2
+        above = jnp.sum(bits > mid)
+        below = above <= m
+        return jnp.where(below, lo, mid), jnp.where(below, mid, hi), above == m
+
+    n_pos = jnp.sum(bits > 0)
+    zero, one = jnp.asarray(0, itype), jnp.asarray(1, itype)
+    start = (jnp.where(n_pos <= m, -one, zero), jnp.where(n_pos <= m, zero, jnp.max(bits)), n_pos == m)
+    _, u, _ = lax.while_loop(cond, halve, start)
+    gt = bits > u  # u is the m-th largest pattern (or has exactly m above it: nothing left to fill)
     eq = bits == u
     sel = gt | (eq & (jnp.cumsum(eq) <= m - jnp.sum(gt)))
     nsel = jnp.sum(sel)
