@@ -54,7 +54,9 @@ def test_sbl_reads_do_not_grow_with_iterations():
 
 
 # ---- the other modules' entry points: reads at two iteration counts (small shapes of their own tests) ----
+# slow tier: each compiles its module's programs a second time at another iteration count (8-10 s cold)
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sparsestat.exceptions.ConvergenceWarning")     # tol=0: at the cap
 def test_kron_sbl_reads_do_not_grow_with_iterations(x64):
     from sparsestat.sbl import KroneckerSBL, kron_omp, kron_sbl
@@ -74,6 +76,7 @@ def test_kron_sbl_reads_do_not_grow_with_iterations(x64):
         lambda: kron_omp(facs, y, max_per_mode=3, tol=0.0))
 
 
+@pytest.mark.slow
 def test_gemss_reads_do_not_grow_with_iterations():
     import jax
 
@@ -91,6 +94,7 @@ def test_gemss_reads_do_not_grow_with_iterations():
         lambda: GEMSS(n_iter=1000, random_state=0, **kw).fit(X, y))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")     # R-hat of a short run
 def test_mcmc_sample_reads_once_per_chunk():
     import jax
@@ -114,6 +118,7 @@ def test_mcmc_sample_reads_once_per_chunk():
     assert reads(run(1000, chunk_size=64)) - reads(run(200, chunk_size=64)) == 16 - 4
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sparsestat.exceptions.PrivacyWarning",
                             "ignore:the aggregated covariance is not positive definite:RuntimeWarning")
 def test_ldp_reads_do_not_grow_with_rounds_or_chunks(x64):

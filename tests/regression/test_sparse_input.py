@@ -2,8 +2,9 @@
 path and CV, never densified whole, and bad sparse input refused like dense input.
 
 The sparse design is an operator over the nonzeros (:class:`SparseDesign`); the solvers run on it
-unchanged, so the iterates match the dense ones to rounding. The default tier checks the operator
-itself and one estimator per solver family; the cross product is in the slow tier."""
+unchanged, so the iterates match the dense ones to rounding. The default tier checks the operator,
+one Lasso fit on each inner solver (dense block, padded sparse columns), bad input and compilation;
+the rest (logistic, certify, every estimator, path, FISTA) is in the slow tier."""
 
 import warnings
 
@@ -118,7 +119,7 @@ def test_sparse_inner_cd_equals_dense_all(pen, fit_intercept):
 
 
 # ------------------------------------------------------------------------------ estimators
-@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("fit_intercept", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_lasso_sparse_equals_dense(fit_intercept):
     X, y = sparse_problem()
     sw = weights(N)
@@ -149,6 +150,7 @@ def test_sparse_new_alpha_compiles_nothing():
     assert c.n == 0, c
 
 
+@pytest.mark.slow
 def test_sparse_logistic_equals_dense():
     X, y = sparse_problem()
     yc = (y > np.median(y)).astype(int)
@@ -159,6 +161,7 @@ def test_sparse_logistic_equals_dense():
     np.testing.assert_array_equal(a.predict(X), b.predict(X.toarray()))
 
 
+@pytest.mark.slow
 def test_certify_accepts_sparse():
     X, y = sparse_problem()
     fit = Lasso(alpha=0.02, tol=TOL).fit(X, y)
