@@ -156,6 +156,57 @@ def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
     return new
 
 
+def anderson_cd(epoch, residual, sub_obj, sub_pd, wW, res, sub_target, budget, convex_gap: bool, converged,
+                positive: bool, support_step=None):
+    """The inner loop of the working-set CD, for any residual representation ``res`` (a pytree: the
+    dense residual, or the sparse solver's (u, c)): blocks of ANDERSON_K epochs (``epoch(wW, res)``),
+    Anderson extrapolation of the block's iterates kept when it lowers ``sub_obj`` (and stays >= 0 for a
+    positive penalty), an optional ``support_step(wW, res)``, then the stopping test: the subproblem's
+    gap against the best dual value seen, including celer's extrapolated dual point (convex), or its
+    stationarity (``sub_pd`` returns (primal or stationarity, dual)). Epochs past ``budget`` are
+    computed but not kept, so the count never exceeds it. Returns (wW, res, epochs)."""
+    dtype = wW.dtype
+
+    def cond(state):
+        ep, stop = state[-2:]
+        return (~stop) & (ep < budget)
+
+    def body(state):
+        wW, res, bd, ep, _ = state
+        left = budget - ep
+
+        def one(carry, k):
+            new = epoch(*carry)
+            carry = jax.tree_util.tree_map(lambda a, b: jnp.where(k < left, a, b), new, carry)
+            return carry, carry[0]
+
+        (wW1, res1), its = lax.scan(one, (wW, res), jnp.arange(ANDERSON_K))
+        n_ep = jnp.minimum(ANDERSON_K, left)
+        acc, ok = _anderson(its)
+        res_acc = residual(acc)
+        better = ok & (sub_obj(acc, res_acc) < sub_obj(wW1, res1))
+        if positive:
+            better = better & jnp.all(acc >= 0)
+        wW2, res2 = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), (acc, res_acc), (wW1, res1))
+        if support_step is not None:
+            wW2, res2 = support_step(wW2, res2)
+        P2, D2 = sub_pd(wW2, res2)
+        if not convex_gap:
+            return wW2, res2, bd, ep + n_ep, P2 <= sub_target
+        # dual extrapolation (celer) for the inner stopping test: the extrapolated residual is a dual
+        # candidate even when the extrapolated primal point is rejected; the best dual pair seen is
+        # kept. (The outer certificate stays the residual gap at the returned iterate, as scikit-learn
+        # reports it: independently recomputable; extrapolating it too measured no faster.)
+        _, Da = sub_pd(acc, res_acc)
+        Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
+        bd = jnp.maximum(bd, jnp.maximum(D2, Da))
+        return wW2, res2, bd, ep + n_ep, P2 - bd <= sub_target
+
+    init = (wW, res, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
+    wW, res, _, ep, _ = lax.while_loop(cond, body, init)
+    return wW, res, ep
+
+
 def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
     """CD on the working set; XW = X[:, idx].T (B, n). Returns (w, b, epochs, full residual)."""
     dtype = XW.dtype
@@ -186,48 +237,15 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
             return quadratic_primal_dual(jnp.dot(rt, rt), jnp.dot(rt, yt), corr, wW, pen_W)
         return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
 
-    def cond(state):
-        ep, stop = state[-2:]
-        return (~stop) & (ep < budget)
+    def support_step(wW2, rt2):
+        ill = jnp.sum((wW2 != 0) & visited) >= CG_ILL_FRACTION * n_eff
+        wc = _support_cg_step(Z, wW2, rt2, pen_W, visited, jnp.where(ill, CG_ITERS_ILL, CG_ITERS))
+        rc = yt - wc @ Z
+        take = sub_obj(wc, rc) < sub_obj(wW2, rt2)
+        return jnp.where(take, wc, wW2), jnp.where(take, rc, rt2)
 
-    def body(state):
-        wW, rt, bd, ep, _ = state
-        left = budget - ep  # epochs past the cap are computed but not kept: n_iter never exceeds max_iter
-
-        def one(carry, k):
-            new = _cd_epoch(Z, Gb, inv_L, carry[0], carry[1], pen_W, m)
-            carry = jax.tree_util.tree_map(lambda a, b: jnp.where(k < left, a, b), new, carry)
-            return carry, carry[0]
-
-        (wW1, rt1), its = lax.scan(one, (wW, rt), jnp.arange(ANDERSON_K))
-        n_ep = jnp.minimum(ANDERSON_K, left)
-        acc, ok = _anderson(its)
-        rt_acc = yt - acc @ Z
-        better = ok & (sub_obj(acc, rt_acc) < sub_obj(wW1, rt1))
-        if pen_W.positive:
-            better = better & jnp.all(acc >= 0)
-        wW2 = jnp.where(better, acc, wW1)
-        rt2 = jnp.where(better, rt_acc, rt1)
-        if use_cg:
-            ill = jnp.sum((wW2 != 0) & visited) >= CG_ILL_FRACTION * n_eff
-            wc = _support_cg_step(Z, wW2, rt2, pen_W, visited, jnp.where(ill, CG_ITERS_ILL, CG_ITERS))
-            rc = yt - wc @ Z
-            take = sub_obj(wc, rc) < sub_obj(wW2, rt2)
-            wW2 = jnp.where(take, wc, wW2)
-            rt2 = jnp.where(take, rc, rt2)
-        P2, D2 = sub_pd(wW2, rt2)
-        if not convex_gap:
-            return wW2, rt2, bd, ep + n_ep, P2 <= sub_target
-        # dual extrapolation (celer) for the inner stopping test: the extrapolated residual is a dual
-        # candidate even when the extrapolated primal point is rejected; the best dual pair seen is
-        # kept. (The outer certificate stays the residual gap at the returned iterate, as scikit-learn
-        # reports it: independently recomputable; extrapolating it too measured no faster.)
-        _, Da = sub_pd(acc, rt_acc)
-        Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
-        bd = jnp.maximum(bd, jnp.maximum(D2, Da))
-        return wW2, rt2, bd, ep + n_ep, P2 - bd <= sub_target
-
-    init = (wW, rt, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
-    wW, rt, _, ep, _ = lax.while_loop(cond, body, init)
+    wW, _, ep = anderson_cd(lambda wW, rt: _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m), lambda a: yt - a @ Z,
+                            sub_obj, sub_pd, wW, rt, sub_target, budget, convex_gap, converged, pen_W.positive,
+                            support_step if use_cg else None)
     r = (prob.y - prob.ym) - (wW @ XW - jnp.dot(xmW, wW))  # every nonzero of w is in W
     return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r

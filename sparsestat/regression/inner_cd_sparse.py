@@ -1,5 +1,6 @@
 """Inner solver of the working-set CD on a sparse design: the same blocked cyclic coordinate descent
-with Anderson extrapolation and dual-extrapolated stopping as :mod:`~sparsestat.regression.inner_cd`,
+with Anderson extrapolation and dual-extrapolated stopping as :mod:`~sparsestat.regression.inner_cd`
+(its :func:`~sparsestat.regression.inner_cd.anderson_cd` loop, on the residual as (u, c)),
 but each coordinate costs O(nnz of its column) instead of O(n).
 
 The working set's columns are held in padded form (rows R and values, (B, width)); the weighted,
@@ -23,7 +24,7 @@ from jax import lax
 
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
-from .inner_cd import ANDERSON_K, UNROLL, _anderson, block_updates
+from .inner_cd import UNROLL, anderson_cd, block_updates
 from .sparse_design import SparseDesign
 
 MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes (its per-block
@@ -112,7 +113,6 @@ def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, conv
         return yt - spread(V * wW[:, None]), jnp.dot(xmW, wW)
 
     wW = w[idx]
-    u, c = residual(wW)
     Rs = jnp.where(jnp.arange(D.width)[None, :] < D.count[idx][:, None], R, n)   # sorted, padding last
     Gb = _block_gram_sparse(Rs, V, xmW, omx, som, m)
     L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
@@ -120,20 +120,21 @@ def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, conv
     pen_W = pen.take(idx)
     epoch_body = _sparse_cd_block(R, V, xmW, omx, som, Gb, inv_L, pen_W)
 
-    def epoch(wW, u, c):   # su = sqrt(omega) . u recomputed at each epoch's start (no drift)
-        carry = (wW, u, c, jnp.dot(sq, u))
-        wW, u, c, _ = lax.fori_loop(0, m // UNROLL, epoch_body, carry)
-        return wW, u, c
+    def epoch(wW, uc):   # su = sqrt(omega) . u recomputed at each epoch's start (no drift)
+        u, c = uc
+        wW, u, c, _ = lax.fori_loop(0, m // UNROLL, epoch_body, (wW, u, c, jnp.dot(sq, u)))
+        return wW, (u, c)
 
     def rt_terms(u, c):   # (|rt|^2, rt . yt, sqrt(omega) . u)
         su = jnp.dot(sq, u)
         return jnp.dot(u, u) + 2.0 * c * su + c * c * som, jnp.dot(u, yt) + c * sq_yt, su
 
-    def sub_obj(wW, u, c):
-        R2, _, _ = rt_terms(u, c)
+    def sub_obj(wW, uc):
+        R2, _, _ = rt_terms(*uc)
         return 0.5 * R2 + pen_W.value(wW)
 
-    def sub_pd(wW, u, c):
+    def sub_pd(wW, uc):
+        u, c = uc
         R2, ry, su = rt_terms(u, c)
         corr = jnp.sum(V * u[R], axis=1) + c * omx - xmW * su - xmW * c * som
         corr = jnp.where(visited, corr, 0.0)
@@ -141,38 +142,7 @@ def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, conv
             return quadratic_primal_dual(R2, ry, corr, wW, pen_W)
         return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
 
-    def cond(state):
-        ep, stop = state[-2:]
-        return (~stop) & (ep < budget)
-
-    def body(state):
-        wW, u, c, bd, ep, _ = state
-        left = budget - ep   # epochs past the cap are computed but not kept (n_iter <= max_iter)
-
-        def one(carry, k):
-            new = epoch(*carry)
-            carry = jax.tree_util.tree_map(lambda a, b: jnp.where(k < left, a, b), new, carry)
-            return carry, carry[0]
-
-        (wW1, u1, c1), its = lax.scan(one, (wW, u, c), jnp.arange(ANDERSON_K))
-        n_ep = jnp.minimum(ANDERSON_K, left)
-        acc, ok = _anderson(its)
-        u_acc, c_acc = residual(acc)
-        better = ok & (sub_obj(acc, u_acc, c_acc) < sub_obj(wW1, u1, c1))
-        if pen_W.positive:
-            better = better & jnp.all(acc >= 0)
-        wW2 = jnp.where(better, acc, wW1)
-        u2 = jnp.where(better, u_acc, u1)
-        c2 = jnp.where(better, c_acc, c1)
-        P2, D2 = sub_pd(wW2, u2, c2)
-        if not convex_gap:
-            return wW2, u2, c2, bd, ep + n_ep, P2 <= sub_target
-        _, Da = sub_pd(acc, u_acc, c_acc)   # celer's dual extrapolation, as inner_cd
-        Da = jnp.where(ok & jnp.isfinite(Da), Da, -jnp.inf)
-        bd = jnp.maximum(bd, jnp.maximum(D2, Da))
-        return wW2, u2, c2, bd, ep + n_ep, P2 - bd <= sub_target
-
-    init = (wW, u, c, jnp.full((), -jnp.inf, dtype), jnp.zeros((), jnp.int32), converged)
-    wW, _, _, _, ep, _ = lax.while_loop(cond, body, init)
+    wW, _, ep = anderson_cd(epoch, residual, sub_obj, sub_pd, wW, residual(wW), sub_target, budget, convex_gap,
+                            converged, pen_W.positive)
     r = yc - (spread(Xv * wW[:, None]) - jnp.dot(xmW, wW))   # every nonzero of w is in W
     return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r
