@@ -74,6 +74,18 @@ CASES = {
         "X, y = data(200, 500); X2, y2 = data(201, 507); y = y > 0; y2 = y2 > 0",
         "SparseLogisticRegression(alpha=0.02).fit(X, y)", "SparseLogisticRegression(alpha=0.01).fit(X, y)",
         "SparseLogisticRegression(alpha=0.02).fit(X2, y2)"),
+    # scipy.sparse CSC, 10 000 x 50 000 at 0.1 % density (the sparse design of bench_regression), alpha_max / 20
+    "Lasso-sparse": ("from sparsestat.regression import Lasso",
+                     "import scipy.sparse as sp\n"
+                     "def sdata(n, p):\n"
+                     "    k = n * p // 1000\n"
+                     "    X = sp.csc_matrix((rng.standard_normal(k), (rng.integers(0, n, k), rng.integers(0, p, k))),"
+                     " shape=(n, p))\n"
+                     "    w = np.zeros(p); w[:20] = 2.0\n"
+                     "    return X, X @ w + 0.1 * rng.standard_normal(n)\n"
+                     "X, y = sdata(10000, 50000); X2, y2 = sdata(10000, 50003)\n"
+                     "a = np.max(np.abs(X.T @ y)) / 10000 / 20",
+                     "Lasso(alpha=a).fit(X, y)", "Lasso(alpha=0.8 * a).fit(X, y)", "Lasso(alpha=a).fit(X2, y2)"),
     "L0Regression": ("from sparsestat.regression import L0Regression",
                      "X, y = data(200, 500); X2, y2 = data(201, 507)",
                      "L0Regression(n_nonzero_coefs=10).fit(X, y)", "L0Regression(n_nonzero_coefs=12).fit(X, y)",
