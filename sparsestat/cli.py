@@ -1,5 +1,5 @@
 """The ``sparsestat`` command: ``list``, ``reproduce NAME [--quick] [--out DIR]``, ``demo``,
-``cache info`` and ``cache clear``."""
+``cache info``, ``cache clear`` and ``launch --processes N -- CMD ...``."""
 
 from __future__ import annotations
 
@@ -98,6 +98,30 @@ disables it), else $XDG_CACHE_HOME/sparsestat/jax, else ~/.cache/sparsestat/jax.
 configured JAX's own cache (jax_compilation_cache_dir / JAX_COMPILATION_CACHE_DIR)."""
 
 
+def _cmd_launch(args) -> int:
+    from .distributed.launch import launch
+
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print("sparsestat: error: launch needs a command after --, e.g. "
+              "sparsestat launch --processes 2 -- python script.py", file=sys.stderr)
+        return 2
+    try:
+        return launch(cmd, args.processes, port=args.port, timeout_s=args.timeout, grace_s=args.grace,
+                      pin_cpus=args.pin_cpus)
+    except ValueError as exc:
+        print(f"sparsestat: error: {exc}", file=sys.stderr)
+        return 2
+
+
+_LAUNCH_HELP = """Start N local processes of CMD wired to one another: each gets SPARSESTAT_COORDINATOR,
+SPARSESTAT_NUM_PROCESSES and SPARSESTAT_PROCESS_ID, so that sparsestat.distributed.initialize() with no
+arguments connects them (JAX's multi-controller runtime, gloo collectives on CPU). Output is forwarded
+with a [k] prefix; the exit code is that of the first process to fail (0 when all succeed)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sparsestat", description="Sparse statistical estimation in JAX.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -112,6 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", help="show or empty the persistent compilation cache", description=_CACHE_HELP)
     c.add_argument("action", choices=("info", "clear"), help="info: where it is and what it holds; clear: empty it")
     c.set_defaults(func=_cmd_cache)
+    la = sub.add_parser("launch", help="run a command as N local processes of one distributed job",
+                        description=_LAUNCH_HELP)
+    la.add_argument("--processes", "-n", type=int, required=True, help="number of processes")
+    la.add_argument("--port", type=int, default=None, help="coordinator port on 127.0.0.1 (default: a free one)")
+    la.add_argument("--timeout", type=float, default=None,
+                    help="seconds to wait for every process to join (SPARSESTAT_DISTRIBUTED_TIMEOUT; default 300)")
+    la.add_argument("--grace", type=float, default=5.0,
+                    help="seconds the others may run after a process fails, before they are stopped (default 5)")
+    la.add_argument("--pin-cpus", action="store_true", help="bind process k to CPU core k (one core each)")
+    la.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    la.set_defaults(func=_cmd_launch)
     return p
 
 

@@ -64,12 +64,12 @@ def _make_init(kernel, config, num_chains: int, batched: bool, rebuild):
     """The compiled start: chain keys, the (replicated) positions of the chains ``idx`` and their
     kernel state, in one program (eagerly, each of these is a small program of its own)."""
 
-    def init(init_position, rng_key, idx, params, consts):
+    def init(init_position, rng_key, idx, key_idx, params, consts):
         fn_consts, args = consts
         fn = rebuild(fn_consts)
         logdensity = (lambda q: fn(q, *args)) if args else fn
         k_sched, k_chains = jax.random.split(rng_key)
-        keys = jax.random.split(k_chains, num_chains)[idx]
+        keys = jax.random.split(k_chains, num_chains)[key_idx]   # chain c: key c of all the chains
         if batched:
             positions = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[idx], init_position)
         else:
@@ -154,7 +154,7 @@ def default_chunk(total: int) -> int:
 
 def programs(kernel, config, chain_method, num_chains, n_group, batched, chunk, fn_key, rebuild):
     """(init, chunk) jitted programs for these options, from a small LRU keyed on the log density's code."""
-    n_dev = jax.device_count() if chain_method == "parallel" else 1
+    n_dev = jax.local_device_count() if chain_method == "parallel" else 1
     key = (kernel, config, chain_method, n_dev, n_group if chain_method == "parallel" else None, chunk, fn_key)
     init = _PROGRAMS.get(("init", kernel, config, num_chains, batched, fn_key),
                          lambda: jax.jit(_make_init(kernel, config, num_chains, batched, rebuild)))
@@ -185,11 +185,12 @@ def _parallel(run_chunk, state, n_chains):
 
     from ..linalg.sharding import make_mesh
 
-    n_dev = jax.device_count()
+    # this process's devices: with several processes, each runs its own block of chains
+    n_dev = jax.local_device_count()
     d = max(k for k in range(1, n_dev + 1) if n_chains % k == 0)
     if d == 1:
         return run_chunk
-    mesh = make_mesh(d, axis_name="chains")
+    mesh = make_mesh(d, axis_name="chains", devices=jax.local_devices())
     b, r = P("chains"), P()
     state_specs = _state_specs(state, b, r)
     out_specs = (state_specs, b, (P(None, "chains"),) * 5)

@@ -120,7 +120,7 @@ def _check_position_leaves(leaves, shapes, name):
 def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num_samples: int,
            num_warmup: int, num_chains: int = 4, rng_key, chain_method: str = "vectorized",
            thinning: int = 1, chunk_size: int | None = None, progress_bar: bool | None = None,
-           logdensity_args: tuple = (), **kernel_kwargs) -> SampleResult:
+           logdensity_args: tuple = (), distributed: bool = False, **kernel_kwargs) -> SampleResult:
     """Run ``num_chains`` chains of an elliptical slice sampler.
 
     Parameters
@@ -155,6 +155,12 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     logdensity_args : tuple, default ()
         Extra arguments: the log density is ``logdensity_fn(position, *logdensity_args)``. They are
         traced arguments of the compiled program (pytrees of arrays or numbers).
+    distributed : bool, default False
+        Several processes (:mod:`sparsestat.distributed`): ``num_chains`` and a batched
+        ``init_position`` are this process's block of chains (chains of process 0 first). Chain c uses
+        the key of global chain c, so the draws equal one process running all the chains from the
+        concatenated starts with the same key; every process returns every chain's draws, and R-hat
+        and ESS are computed over all of them. ``final_state`` holds this process's chains only.
     **kernel_kwargs
         Passed to :func:`agess`, :func:`gess` or :func:`elliptical_slice`.
 
@@ -207,6 +213,13 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         raise TypeError(f"logdensity_args must be a tuple of extra arguments of logdensity_fn; got "
                         f"{type(logdensity_args).__name__}")
     args = tuple(logdensity_args)
+    offset, key_count = 0, num_chains
+    if distributed:
+        from ..linalg.multiprocess import as_local_block, block_sizes, process_index
+
+        init_position = jax.tree_util.tree_map(as_local_block, init_position)
+        sizes = block_sizes(int(num_chains))
+        offset, key_count = int(sizes[:process_index()].sum()), int(sizes.sum())
 
     # positions: one (replicated) or a leading chain axis; checked on the host (shapes, dtypes, a host
     # copy): eager device ops would each be a small program of its own
@@ -221,10 +234,10 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         identical = num_chains > 1 and np.all(flat0 == flat0[:1])
     else:
         identical = num_chains > 1
-    if identical:
+    if identical and not distributed:
         warnings.warn("all chains start from the same position; R-hat is more reliable from dispersed "
                       "starts", UserWarning, stacklevel=3)
-    if num_chains == 1:
+    if key_count == 1:
         warnings.warn("num_chains = 1: split R-hat is not reported (NaN)", UserWarning, stacklevel=3)
 
     first = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init_position),
@@ -256,16 +269,16 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
 
     tc = time.perf_counter()
     try:
-        init_prog, chunk_prog = programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+        init_prog, chunk_prog = programs(kernel, config, chain_method, key_count, n_group, batched, chunk,
                                           fn_key, rebuild)
-        state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
+        state, keys_g = init_prog(init_position, rng_key, groups[0], groups[0] + offset, params, consts)
         compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
     except LIFT_ERRORS:
         # the log density needs a closed-over value concretely: bake it in (compiles per closure)
         consts = ((), args)
-        init_prog, chunk_prog = programs(kernel, config, chain_method, num_chains, n_group, batched, chunk,
+        init_prog, chunk_prog = programs(kernel, config, chain_method, key_count, n_group, batched, chunk,
                                           ("baked", Identity(logdensity_fn)), lambda _c: logdensity_fn)
-        state, keys_g = init_prog(init_position, rng_key, groups[0], params, consts)
+        state, keys_g = init_prog(init_position, rng_key, groups[0], groups[0] + offset, params, consts)
         compiled = chunk_prog.lower(state, keys_g, np.int32(chunk), params, consts).compile()
     compile_time = time.perf_counter() - tc
 
@@ -278,7 +291,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     final_states = []
     for gi, g in enumerate(groups):
         if gi > 0:
-            state, keys_g = init_prog(init_position, rng_key, g, params, consts)
+            state, keys_g = init_prog(init_position, rng_key, g, g + offset, params, consts)
         check_finite_start(np.asarray(state.logdensity), "log-likelihood" if kernel == "ess" else "log density")
         outs_all = []
         tr = time.perf_counter()
@@ -304,6 +317,13 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     prev = np.concatenate([[num_warmup - 1], keep[:-1]])
     draw_evals = cum[:, keep + 1] - cum[:, prev + 1]
     draws = flat[:, keep]
+    logd, moves = logd[:, keep], moves[:, keep]
+    if distributed:   # every chain's record on every process, in global chain order
+        from ..linalg.multiprocess import allgather_blocks
+
+        draws, logd, draw_evals, moves, warm_evals, evals, capped = allgather_blocks(
+            (draws, logd, draw_evals, moves, warm_evals, evals, capped), "the chains' draws")
+        num_chains = key_count
     samples = _unravel_host(draws, first)
 
     n_capped = int(capped.sum())
@@ -317,7 +337,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         warnings.warn(f"max split R-hat = {diagnostics['max_rhat']:.3f} > 1.01: run longer (AGESS: at least "
                       f"2,000 * P = {2000 * p} iterations per chain)", UserWarning, stacklevel=3)
     final = final_states[0] if len(final_states) == 1 else final_states
-    return SampleResult(samples, logd[:, keep], draw_evals, moves[:, keep], warm_evals, diagnostics,
+    return SampleResult(samples, logd, draw_evals, moves, warm_evals, diagnostics,
                         compile_time, run_time, final, kernel)
 
 

@@ -19,10 +19,16 @@ from . import mechanisms as mech
 from .estimation import STABILIZERS, THRESHOLDS
 
 
-def root_key(random_state):
-    """A PRNG key from ``random_state``: OS entropy (secrets) for None, reproducible for an int."""
+def root_key(random_state, distributed=False):
+    """A PRNG key from ``random_state``: OS entropy (secrets) for None, reproducible for an int. With
+    several processes, process 0's entropy goes to all (the LDP-IHT groups must agree)."""
     if random_state is None:
-        return jnp.asarray([secrets.randbits(32), secrets.randbits(32)], dtype=jnp.uint32), False
+        bits = np.asarray([secrets.randbits(32), secrets.randbits(32)], dtype=np.uint32)
+        if distributed:
+            from ..linalg.multiprocess import broadcast
+
+            bits = broadcast(bits, "the root key")
+        return jnp.asarray(bits, dtype=jnp.uint32), False
     if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
         raise TypeError("random_state must be None or a non-negative int, got "
                         f"{type(random_state).__name__}")
@@ -40,6 +46,22 @@ def validate_Xy(est, X, y, kwargs):
     if y is None:
         raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is None")
     return validate_estimator_data(est, X, y)
+
+
+def global_users(est, X):
+    """(n_users over every process, d): ``X`` is the local block when ``est.distributed``."""
+    if not isinstance(est.distributed, (bool, np.bool_)):
+        raise ValueError(f"distributed must be a bool, got {est.distributed!r}")
+    n, d = X.shape
+    if est.distributed:
+        from ..linalg.multiprocess import allgather_blocks, block_sizes
+
+        n = int(block_sizes(n).sum())
+        widths = allgather_blocks(np.array([d], np.int64), "the number of features")
+        if np.any(widths != d):
+            raise ValueError(f"X has {d} features here but {widths.tolist()} across the processes; every "
+                             "process must hold the same features")
+    return n, d
 
 
 def check_k(k, d, name="n_nonzero_coefs"):

@@ -143,7 +143,8 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
 def stream_nldp(key, chunks: Iterable, d: int, *, epsilon, delta, x_clip_l2=None, x_clip, y_clip,
                 public_covariance: bool = False, mechanism: str = "gaussian",
                 calibration: str = "analytic", chunk_size: int = 4096, n_devices: int | None = 1,
-                start_index: int = 0, dtype=None) -> NLDPSums:
+                start_index: int = 0, dtype=None, distributed: bool = False,
+                local_users: int | None = None) -> NLDPSums:
     """Release and aggregate users chunk by chunk (and across devices) with O(chunk d^2) memory.
 
     Each user i (global index, counted from ``start_index`` in arrival order) uses the key
@@ -170,6 +171,13 @@ def stream_nldp(key, chunks: Iterable, d: int, *, epsilon, delta, x_clip_l2=None
         Global index of the first user.
     dtype : numpy dtype, optional
         Working dtype (default: JAX's default float in the current scope).
+    distributed : bool
+        Several processes (:mod:`sparsestat.distributed`): ``chunks`` stream this process's users and
+        ``local_users`` says how many there are; the first one's global index is ``start_index`` plus
+        the earlier processes' users, and the returned sums are over every process's users (numpy, the
+        same on every process). Memory stays O(chunk d^2) per process.
+    local_users : int
+        With ``distributed``: the number of users this process streams (checked at the end).
 
     Returns
     -------
@@ -179,12 +187,13 @@ def stream_nldp(key, chunks: Iterable, d: int, *, epsilon, delta, x_clip_l2=None
                            y_clip=y_clip, public_covariance=public_covariance, mechanism=mechanism,
                            calibration=calibration)
     return stream_nldp_sums(key, chunks, d, cal, x_clip_l2=x_clip_l2, x_clip=x_clip, y_clip=y_clip,
-                            chunk_size=chunk_size, n_devices=n_devices, start_index=start_index, dtype=dtype)
+                            chunk_size=chunk_size, n_devices=n_devices, start_index=start_index, dtype=dtype,
+                            distributed=distributed, local_users=local_users)
 
 
 def stream_nldp_sums(key, chunks: Iterable, d: int, cal: NLDPCalibration, *, x_clip_l2, x_clip, y_clip,
                      chunk_size: int = 4096, n_devices: int | None = 1, start_index: int = 0,
-                     dtype=None) -> NLDPSums:
+                     dtype=None, distributed: bool = False, local_users: int | None = None) -> NLDPSums:
     """:func:`stream_nldp` with the calibration ``cal`` already computed (by
     :func:`~sparsestat.privacy.calibration.nldp_calibration`) from the same public parameters: the mode
     (public covariance or not) and the mechanism are read from ``cal``. Cores and estimators call this
@@ -210,6 +219,14 @@ def stream_nldp_sums(key, chunks: Iterable, d: int, cal: NLDPCalibration, *, x_c
     params = tuple(jnp.asarray(p, dtype) for p in nldp_release_params(cal, x_clip_l2, x_clip, y_clip))
     put = (lambda a: shard_leading_axis(a, mesh)) if mesh is not None else jnp.asarray
     pos = int(start_index)
+    if distributed:
+        from ..linalg.multiprocess import block_offset
+
+        if isinstance(local_users, bool) or not isinstance(local_users, (int, np.integer)) or local_users < 0:
+            raise ValueError("distributed=True needs local_users, the number of users this process streams "
+                             f"(an integer >= 0); got {local_users!r}")
+        pos += block_offset(int(local_users))
+    first = pos
     for xc, yc in chunks:
         xc = np.asarray(xc, dtype=dtype)
         yc = np.asarray(yc, dtype=dtype).reshape(-1)
@@ -224,6 +241,13 @@ def stream_nldp_sums(key, chunks: Iterable, d: int, cal: NLDPCalibration, *, x_c
             xb, yb = _pad_rows(xb, chunk_size), _pad_rows(yb, chunk_size)
             acc, comp = step(acc, comp, key, put(xb), put(yb), put(lo), put(hi), put(mask), params)
             pos += m
+    if distributed:
+        from ..linalg.multiprocess import allreduce_sum, process_index
+
+        if pos - first != local_users:
+            raise ValueError(f"process {process_index()}: local_users={local_users} but its chunks held "
+                             f"{pos - first} users")
+        acc = NLDPSums(*allreduce_sum(tuple(jax.device_get(acc)), "the LDP sums"))
     return acc
 
 

@@ -24,8 +24,8 @@ from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from ..linalg.shapes import next_pow2
 from . import mechanisms as mech
-from ._estimator_base import (LDPBase, check_k, check_nldp_params, chunk_for, public_covariance, root_key,
-                              validate_Xy, warn_fit)
+from ._estimator_base import (LDPBase, check_k, check_nldp_params, chunk_for, global_users, public_covariance,
+                              root_key, validate_Xy, warn_fit)
 from .calibration import check_clip, iht_unit_sigma, nldp_calibration
 from .ldp_iht import ldp_iht
 from .nldp import nldp
@@ -74,6 +74,11 @@ class LDPSparseRegression(LDPBase):
         Re-solve on the selected support.
     random_state : int or None
         None draws OS entropy (a deployment-like fit); an int gives a reproducible *simulation*.
+    distributed : bool, default False
+        Several processes (:mod:`sparsestat.distributed`): ``fit`` takes this process's users (its
+        block of rows; user indices continue from the earlier processes' blocks), each process
+        releases and sums its own users, the sums are added across processes and every process ends
+        with the same fit, equal to one process fitting all the users with the same ``random_state``.
 
     Attributes
     ----------
@@ -91,7 +96,7 @@ class LDPSparseRegression(LDPBase):
 
     def __init__(self, epsilon, delta=1e-5, *, x_clip_l2=None, x_clip=None, y_clip=None, threshold="soft",
                  lam=None, n_nonzero_coefs=None, public_X=None, mechanism="gaussian",
-                 calibration="analytic", stabilize=None, refit=False, random_state=None):
+                 calibration="analytic", stabilize=None, refit=False, random_state=None, distributed=False):
         store_params(self, locals())
 
     @compiled_entry
@@ -108,7 +113,7 @@ class LDPSparseRegression(LDPBase):
         self
         """
         X, y = validate_Xy(self, X, y, kwargs)
-        n, d = X.shape
+        n, d = global_users(self, X)
         eps, dlt, lam, k = check_nldp_params(self, d)
         public = self.public_X is not None
         r = None if public else self.x_clip_l2
@@ -116,13 +121,14 @@ class LDPSparseRegression(LDPBase):
         cal = nldp_calibration(d, epsilon=eps, delta=dlt, x_clip_l2=r, x_clip=self.x_clip, y_clip=self.y_clip,
                                public_covariance=public, mechanism=self.mechanism, calibration=self.calibration)
         pub_cov = public_covariance(self.public_X, d) if public else None
-        key, seeded = root_key(self.random_state)
+        key, seeded = root_key(self.random_state, self.distributed)
         need = _users_nldp(d, cal, 1.0 / math.sqrt(k or 1), float(self.y_clip), 1.0, 1.0, public)
         warn_fit(eps, dlt, n, need, "LDPSparseRegression")
         with enable_x64():
             res = nldp(key, X, y, cal, x_clip_l2=r, x_clip=self.x_clip, y_clip=self.y_clip, public_cov=pub_cov,
                        lam=lam, threshold=self.threshold, n_nonzero_coefs=k, stabilize=self.stabilize,
-                       refit=bool(self.refit), chunk_size=min(chunk_for(d), next_pow2(n)), dtype=np.float64)
+                       refit=bool(self.refit), chunk_size=min(chunk_for(d), next_pow2(n)), dtype=np.float64,
+                       distributed=bool(self.distributed))
         self.coef_ = np.asarray(res.coef, dtype=np.float64)
         self.intercept_ = 0.0
         self.lambda_ = res.lam
@@ -167,6 +173,10 @@ class InteractiveLDPSparseRegression(LDPBase):
     x_clip, y_clip : float
         Public clip levels (required).
     random_state : int or None
+    distributed : bool, default False
+        Several processes (:mod:`sparsestat.distributed`): ``fit`` takes this process's users; the
+        groups are drawn over all the users, each process reports for its members, the round sums are
+        added across processes, and every process ends with the fit of one process on all the users.
 
     Attributes
     ----------
@@ -178,14 +188,14 @@ class InteractiveLDPSparseRegression(LDPBase):
     """
 
     def __init__(self, epsilon, delta=1e-5, *, n_nonzero_coefs, n_rounds=None, step_size=1.0, radius=1.0,
-                 x_clip=None, y_clip=None, random_state=None):
+                 x_clip=None, y_clip=None, random_state=None, distributed=False):
         store_params(self, locals())
 
     @compiled_entry
     def fit(self, X, y, **kwargs):
         """Run the T rounds of LDP-IHT over the users (rows of X, y). Returns self."""
         X, y = validate_Xy(self, X, y, kwargs)
-        n, d = X.shape
+        n, d = global_users(self, X)
         eps = mech.check_epsilon(self.epsilon)
         dlt = mech.check_delta(self.delta, "gaussian")
         k = check_k(self.n_nonzero_coefs, d)
@@ -197,14 +207,14 @@ class InteractiveLDPSparseRegression(LDPBase):
         R = check_clip(self.radius, "radius")
         tx = check_clip(self.x_clip, "x_clip")
         ty = check_clip(self.y_clip, "y_clip")
-        key, seeded = root_key(self.random_state)
+        key, seeded = root_key(self.random_state, self.distributed)
         # the one calibration of the fit: a report's sigma is unit(epsilon, delta) * sensitivity(theta)
         unit = iht_unit_sigma(eps, dlt)
         need = _users_iht(d, T, unit * mech.gradient_sensitivity(d, tx, ty, math.sqrt(k) * R), R / math.sqrt(k))
         warn_fit(eps, dlt, n, need, "InteractiveLDPSparseRegression")
         with enable_x64():
             res = ldp_iht(key, X, y, unit_sigma=unit, x_clip=tx, y_clip=ty, n_nonzero_coefs=k, n_rounds=T,
-                          step_size=eta, radius=R, dtype=np.float64)
+                          step_size=eta, radius=R, dtype=np.float64, distributed=bool(self.distributed))
             coef = np.asarray(res.coef, dtype=np.float64)
         self.coef_ = coef
         self.intercept_ = 0.0

@@ -60,7 +60,7 @@ def iht_groups(key, n_users: int, n_rounds: int) -> list[np.ndarray]:
 @compiled_entry
 def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs, n_rounds: int = 3,
             step_size=1.0, radius=1.0, groups=None, rounds: Iterable | None = None, d: int | None = None,
-            chunk_size: int | None = None, dtype=None) -> LDPIHTResult:
+            chunk_size: int | None = None, dtype=None, distributed: bool = False) -> LDPIHTResult:
     """LDP-IHT (Wang & Xu 2019) with the rectified sensitivity of Zhu et al. (ICLR 2024).
 
     Round t = 1..T: every user i of group t reports g_i = xtilde_i (<xtilde_i, theta> - ytilde_i) +
@@ -102,6 +102,13 @@ def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs,
         Users per compiled step; default min(4096, next_pow2(piece length)) for each piece.
     dtype : numpy dtype, optional
         Working dtype (default: JAX's default float in the current scope).
+    distributed : bool
+        Several processes (:mod:`sparsestat.distributed`). With ``x``, ``y``: this process's users,
+        whose global indices continue from the earlier processes' blocks; the groups are drawn over all
+        the users (``groups``, if given, hold global indices) and each process reports for its own
+        members. With ``rounds``: each process streams its own pieces (global user indices). Each round's
+        sum and group size are added across processes, so every process returns what one process
+        returns on all the users with the same key.
 
     Returns
     -------
@@ -113,17 +120,27 @@ def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs,
         raise ValueError(f"unit_sigma must be a finite number > 0 (iht_unit_sigma(epsilon, delta)); got {unit_sigma!r}")
     if isinstance(n_nonzero_coefs, bool) or not isinstance(n_nonzero_coefs, (int, np.integer)) or n_nonzero_coefs < 1:
         raise ValueError(f"n_nonzero_coefs must be an integer >= 1; got {n_nonzero_coefs!r}")
+    if distributed:
+        from ..linalg.multiprocess import allreduce_sum, as_local_block, block_sizes, process_index
     if rounds is None:
+        if distributed:
+            x, y = as_local_block(x), as_local_block(y)
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim != 2 or x.shape[0] == 0 or y.shape != (x.shape[0],):
             raise ValueError(f"x must be (n_users, d) and y (n_users,); got {x.shape} and {y.shape}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise ValueError("x and y must be finite")
         d = x.shape[1]
+        n_all, lo = x.shape[0], 0
+        if distributed:
+            sizes = block_sizes(x.shape[0])
+            n_all, lo = int(sizes.sum()), int(sizes[:process_index()].sum())
         if groups is None:
             k_part, key = jax.random.split(key)
-            groups = iht_groups(k_part, x.shape[0], n_rounds)
-        rounds = ([(x[g], y[g], g)] for g in groups)
+            groups = iht_groups(k_part, n_all, n_rounds)
+        # this process's members of each group (global indices lo .. lo + n_local - 1)
+        mine = [np.asarray(g)[(np.asarray(g) >= lo) & (np.asarray(g) < lo + x.shape[0])] for g in groups]
+        rounds = ([(x[g - lo], y[g - lo], g)] if len(g) else [] for g in mine)
     elif d is None:
         raise ValueError("d (the number of features) is required with rounds")
     dtype = np.dtype(dtype or default_float())
@@ -139,6 +156,10 @@ def ldp_iht(key, x=None, y=None, *, unit_sigma, x_clip, y_clip, n_nonzero_coefs,
                                   chunk_size=cs, dtype=dtype)
             gsum = part if gsum is None else gsum + part
             m += len(ip)
+        if distributed:   # the round's sum over every process's members of the group
+            gsum = np.zeros(int(d), dtype) if gsum is None else np.asarray(gsum)
+            gsum, m = allreduce_sum((gsum, np.asarray(m, np.int64)), "the LDP-IHT round sums")
+            gsum, m = jnp.asarray(gsum), int(m)
         theta = iht_step(theta, gsum, m, step_size=step_size, n_nonzero_coefs=n_nonzero_coefs, radius=radius)
         sums.append(gsum)     # stays on the device: read once after the last round
         sizes.append(m)

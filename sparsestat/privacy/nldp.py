@@ -44,7 +44,8 @@ class NLDPResult(NamedTuple):
 @compiled_entry
 def nldp(key, x, y, calibration: NLDPCalibration, *, x_clip_l2=None, x_clip, y_clip, public_cov=None,
          lam=None, threshold="soft", n_nonzero_coefs=None, stabilize=None, refit=False, radius=1.0,
-         kappa=1.0, chunk_size: int = 4096, n_devices: int | None = 1, dtype=None) -> NLDPResult:
+         kappa=1.0, chunk_size: int = 4096, n_devices: int | None = 1, dtype=None,
+         distributed: bool = False) -> NLDPResult:
     """NLDP sparse linear regression (Zhu, Ding, Aggarwal, Xu & Wang, ICLR 2024) over the users' rows.
 
     Every row is one user: user i releases its message with the key ``fold_in(key, i)``
@@ -76,6 +77,11 @@ def nldp(key, x, y, calibration: NLDPCalibration, *, x_clip_l2=None, x_clip, y_c
         Devices to shard users over; None uses all.
     dtype : numpy dtype, optional
         Working dtype of the releases (default: JAX's default float in the current scope).
+    distributed : bool
+        Several processes (:mod:`sparsestat.distributed`): ``x``, ``y`` are this process's users
+        (global indices continue from the earlier processes' blocks); each process releases and sums
+        its own users and the sums are added across processes, so every process returns what one
+        process returns on all the users with the same key.
 
     Returns
     -------
@@ -84,13 +90,18 @@ def nldp(key, x, y, calibration: NLDPCalibration, *, x_clip_l2=None, x_clip, y_c
     if not isinstance(calibration, NLDPCalibration):
         raise TypeError("calibration must be an NLDPCalibration (from privacy.calibration.nldp_calibration); "
                         f"got {type(calibration).__name__}")
+    if distributed:
+        from ..linalg.multiprocess import as_local_block
+
+        x, y = as_local_block(x), as_local_block(y)
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 2 or x.shape[0] == 0 or y.shape != (x.shape[0],):
         raise ValueError(f"x must be (n_users, d) and y (n_users,); got {x.shape} and {y.shape}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError("x and y must be finite")
     sums = stream_nldp_sums(key, [(x, y)], x.shape[1], calibration, x_clip_l2=x_clip_l2, x_clip=x_clip,
-                            y_clip=y_clip, chunk_size=chunk_size, n_devices=n_devices, dtype=dtype)
+                            y_clip=y_clip, chunk_size=chunk_size, n_devices=n_devices, dtype=dtype,
+                            distributed=distributed, local_users=x.shape[0] if distributed else None)
     sums = NLDPSums(None if sums.cov_triu is None else np.asarray(sums.cov_triu),
                     np.asarray(sums.xy), np.asarray(sums.n_users))
     est = server_estimate(sums, sigmas=(calibration.sd_cov, calibration.sd_xy), y_clip=y_clip,

@@ -171,3 +171,18 @@ def check_common(max_iter, tol, prune_abs):
     tol = check_nonnegative(tol, "tol")
     prune_abs = check_nonnegative(prune_abs, "prune_abs")
     return max_iter, tol, prune_abs
+
+
+def local_batch(y, noise_var):
+    """``distributed=True``: this process's block of problems (a global ``jax.Array`` gives its local
+    rows) and its per-problem noise variances."""
+    from ..linalg.multiprocess import as_local_block
+
+    y = as_local_block(y)
+    if np.ndim(y) != 2:
+        raise ValueError("distributed=True needs a batch of problems: y of shape (B_local, M), this process's "
+                         f"block; got shape {np.shape(y)}")
+    if noise_var is not None and np.ndim(noise_var) == 1:
+        noise_var = as_local_block(noise_var)
+    return y, noise_var
+

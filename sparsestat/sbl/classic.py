@@ -11,7 +11,8 @@ import jax.numpy as jnp
 
 from .._validation import check_array_arg, check_choice
 from ..linalg.cache import compiled_entry
-from ._checks import check_common, check_noise_var, check_prune, check_y, noise_var_array, promote
+from ..linalg.multiprocess import allgather_blocks, as_local_block
+from ._checks import check_common, check_noise_var, check_prune, check_y, local_batch, noise_var_array, promote
 from .em import EMConfig, em_merge, em_split, initial_noise_var, per_device, resolve_lanes, run_em, run_em_pool
 from .posterior import dense_estep
 
@@ -96,7 +97,7 @@ def _compiled(key: ClassicConfig, batched: bool, phi_axis, mesh, lanes: int = 0)
 
 @compiled_entry
 def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune=1e-3, prune_abs: float = 0.0,
-        update: str = "em", return_trace: bool = False, mesh=None, lanes=None):
+        update: str = "em", return_trace: bool = False, mesh=None, lanes=None, distributed: bool = False):
     """Classic EM sparse Bayesian learning for y = Phi x + n, x ~ N(0, diag(gamma)).
 
     The E-step uses a Cholesky factor of sigma^2 I + Phi Gamma Phi^H (M <= N) or of
@@ -127,12 +128,19 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
     lanes : int or None
         With a batch: vmapped lanes (per device), each taking the next problem as soon as its own has
         stopped. None = 1 on CPU (the problems in sequence in one compiled loop), 1024 on accelerators.
+    distributed : bool
+        Several processes (:mod:`sparsestat.distributed`): ``y`` (and a 3-D ``Phi``, ``noise_var``) is
+        this process's block of the batch; every process returns the whole batch's results (numpy),
+        equal to one process solving the concatenated batch.
 
     Returns
     -------
     SBLResult(coef, gamma, noise_var, n_iter, converged); with ``return_trace``: (result, trace).
     """
     update = check_choice(update, "update", ("em", "mackay"))
+    if distributed:
+        y, noise_var = local_batch(y, noise_var)
+        Phi = as_local_block(Phi)
     y = check_y(y)
     batched = y.ndim == 2
     B = int(y.shape[0]) if batched else None
@@ -160,4 +168,6 @@ def sbl(Phi, y, *, noise_var=None, max_iter: int = 150, tol: float = 1e-4, prune
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
     fn = _compiled(key, batched, 0 if Phi.ndim == 3 else None, mesh if batched else None, nl)
     res, trace = fn(jP, jy, jnv, nums)
+    if distributed:
+        res, trace = allgather_blocks((res, trace), "the SBL results")
     return (res, trace) if return_trace else res

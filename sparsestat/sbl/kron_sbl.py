@@ -12,7 +12,9 @@ import numpy as np
 
 from .._validation import check_choice, check_in_interval, check_int, check_nonnegative
 from ..linalg.cache import compiled_entry
-from ._checks import check_common, check_kron_problem, check_noise_var, check_prune, noise_var_array, promote
+from ..linalg.multiprocess import allgather_blocks, as_local_block
+from ._checks import (check_common, check_kron_problem, check_noise_var, check_prune, local_batch, noise_var_array,
+                      promote)
 from .em import EMConfig, em_merge, em_split, initial_noise_var, per_device, resolve_lanes, run_em, run_em_pool
 from .msteps import am_mstep, block_am_mstep, coupling_matrix, ksbl_mstep, svd_mstep
 from .posterior import kron_estep
@@ -135,7 +137,8 @@ def _compiled(key: KronConfig, batched: bool, factor_axes: tuple, mesh, lanes: i
 @compiled_entry
 def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: float = 0.8, noise_var=None,
              max_iter: int = 150, tol: float = 1e-4, prune=None, prune_abs: float = 0.0, init: str = "normalised",
-             am_tol: float = 1e-5, am_max_inner: int = 1000, return_trace: bool = False, mesh=None, lanes=None):
+             am_tol: float = 1e-5, am_max_inner: int = 1000, return_trace: bool = False, mesh=None, lanes=None,
+             distributed: bool = False):
     """Kronecker-structured sparse Bayesian learning (KroSBL) for y = (H_1 kron ... kron H_I) x + n.
 
     The prior is x ~ N(0, diag(gamma_1 kron ... kron gamma_I)); the hyperparameters maximise the type-II
@@ -184,6 +187,11 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
         taking the next problem as soon as its own has stopped (so the batch costs about the sum of
         the iteration counts, not B times the largest). None = 1 on CPU (the problems in sequence in
         one compiled loop: fastest there, see ``docs/modules/sbl.md``), 1024 on accelerators.
+    distributed : bool
+        Several processes (:mod:`sparsestat.distributed`): ``y`` (and any per-problem factor and
+        ``noise_var``) is this process's block of the batch; each process solves its block and every
+        process returns the whole batch's results (numpy), in process order, equal to one process
+        solving the concatenated batch. A global ``jax.Array`` of problems is taken as its local rows.
 
     Returns
     -------
@@ -199,6 +207,9 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
     """
     method = check_choice(method, "method", ("svd", "am", "ksbl"))
     init = check_choice(init, "init", ("normalised", "ones"))
+    if distributed:
+        y, noise_var = local_batch(y, noise_var)
+        factors = [as_local_block(f) for f in factors] if isinstance(factors, (list, tuple)) else factors
     facs, y, B, factor_axes = check_kron_problem(
         factors, y, hint="; use sparsestat.sbl.sbl for a single dense dictionary")
     I = len(facs)
@@ -232,4 +243,6 @@ def kron_sbl(factors, y, *, method: str = "svd", block_sizes=None, coupling: flo
     nl = resolve_lanes(lanes, per_device(B, mesh)) if batched else 0
     fn = _compiled(key, batched, factor_axes, mesh if batched else None, nl)
     res, trace = fn(jf, jy, jnv, nums)
+    if distributed:
+        res, trace = allgather_blocks((res, trace), "the SBL results")
     return (res, trace) if return_trace else res
