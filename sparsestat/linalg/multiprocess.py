@@ -96,7 +96,7 @@ def _check_timeout(v, name):
 
 def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
                process_id: int | None = None, *, local_device_ids=None, timeout_s: float | None = None,
-               heartbeat_timeout_s: float | None = None) -> None:
+               heartbeat_timeout_s: float | None = None, exit_on_error: bool = True) -> None:
     """Connect this process to the others with ``jax.distributed.initialize``.
 
     Where the arguments are None they come from the environment ``sparsestat launch`` sets
@@ -120,6 +120,13 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
         How long a silent (dead) process goes unnoticed (default ``timeout_s`` capped at 100 s). A
         process that dies mid-run makes the others stop: at once inside a collective
         (:class:`DistributedError`), after this time otherwise.
+    exit_on_error : bool
+        An uncaught exception ends this process at once (exit code 1, after its traceback is printed)
+        instead of waiting in JAX's shutdown barrier for partners that wait on it: they then fail in
+        their next collective rather than after a timeout.
+
+    Once connected, every process takes part in one barrier, so that a partner's failure later shows
+    up in the next collective (the CPU collectives are set up while everyone is alive).
     """
     if is_initialized():
         return
@@ -164,9 +171,31 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     try:
         jax.distributed.initialize(coordinator_address, num_processes, process_id,
                                    local_device_ids=local_device_ids, initialization_timeout=timeout,
-                                   heartbeat_timeout_seconds=heartbeat)
+                                   heartbeat_timeout_seconds=heartbeat, shutdown_timeout_seconds=timeout)
     finally:
         timer.cancel()
+    if exit_on_error:
+        _install_exit_on_error()
+    if process_count() > 1:
+        _gather_stacked(np.zeros(1, np.int32), "the start-up barrier")
+
+
+def _install_exit_on_error() -> None:
+    previous = sys.excepthook
+    if getattr(previous, "_sparsestat_exit_on_error", False):
+        return
+
+    def hook(exc_type, exc, tb):
+        try:
+            previous(exc_type, exc, tb)
+            sys.stderr.write(f"sparsestat.distributed: process {process_index()} failed; leaving the job now\n")
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(1)
+
+    hook._sparsestat_exit_on_error = True
+    sys.excepthook = hook
 
 
 def shutdown() -> None:

@@ -89,6 +89,31 @@ def _routed_groups(name, params):
     return params["groups"]
 
 
+def _gather_rows(X, y, sample_weight, groups):
+    """``distributed=True``: every process's rows (process 0's first) on every process."""
+    from ..linalg.multiprocess import allgather_blocks, as_local_block
+    from .sparse_design import is_sparse
+
+    if is_sparse(X):
+        raise TypeError("distributed=True takes a dense X (each process's block of rows); got a scipy.sparse "
+                        "matrix")
+    X, y = np.asarray(as_local_block(X)), np.asarray(as_local_block(y))
+    if X.ndim != 2 or y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"X must be (n_local, n_features) and y (n_local,); got {X.shape} and {y.shape}")
+    X = X.astype(np.result_type(X.dtype, np.float32), copy=False)
+    flags = allgather_blocks(np.array([sample_weight is not None, groups is not None]), "the fit options")
+    sw = None
+    if flags[0::2].any():
+        sw = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    g = None
+    if flags[1::2].any():
+        if groups is None:
+            raise ValueError("groups were given on some processes only; give each process its rows' groups")
+        g = np.asarray(groups)
+    X, y, sw, g = allgather_blocks((X, y.astype(np.float64), sw, g), "the rows")
+    return X, y, sw, g
+
+
 class _CVBase(RegressorMixin, SparseLinearBase):
     def _l1_ratios(self):
         return [1.0]
@@ -101,15 +126,19 @@ class _CVBase(RegressorMixin, SparseLinearBase):
         check_positive(self.eps, "eps")
         check_common(self)
         groups = _routed_groups(type(self).__name__, params)
+        if not isinstance(self.distributed, (bool, np.bool_)):
+            raise ValueError(f"distributed must be a bool, got {self.distributed!r}")
+        if self.distributed:
+            X, y, sample_weight, groups = _gather_rows(X, y, sample_weight, groups)
         X, y, sw = self._validate(X, y, sample_weight)
         check_sklearn_options(self, X.shape[1])
         check_gram(self, X, sw)
         ratios = self._l1_ratios()
         folds = list(check_cv(self.cv).split(X, y, groups))
-        grids, paths = [], []
         alphas = self.alphas
         if self.n_alphas is not None:  # scikit-learn < 1.9 spelling of an integer grid size
             alphas = check_int(self.n_alphas, "n_alphas", lower=1)
+        grids = []
         for r in ratios:
             if alphas is None or isinstance(alphas, (int, np.integer)):
                 n_alphas = 100 if alphas is None else int(alphas)
@@ -119,12 +148,33 @@ class _CVBase(RegressorMixin, SparseLinearBase):
                                   fit_intercept=self.fit_intercept, sample_weight=sw, positive=self.positive)
             else:
                 grid = _resolve_alphas(X, y, alphas, self.eps, r, self.positive)
-            mse = cv_mse_path(X, y, grid, folds, l1_ratio=r, sample_weight=sw, fit_intercept=self.fit_intercept,
-                              positive=self.positive, tol=self.tol, max_iter=self.max_iter)
             grids.append(grid)
-            paths.append(mse)
-        grids = np.array(grids)
-        paths = np.array(paths)  # (n_l1, n_alphas, K)
+        # the (l1_ratio, fold) paths: all here, or every P-th one on each of P processes
+        tasks = [(i, k) for i in range(len(ratios)) for k in range(len(folds))]
+        if self.distributed:
+            from ..linalg.multiprocess import process_count, process_index
+
+            tasks = tasks[process_index()::process_count()]
+        ids, cols = [], []
+        for i, r in enumerate(ratios):
+            ks = [k for (j, k) in tasks if j == i]
+            if not ks:
+                continue
+            mse = cv_mse_path(X, y, grids[i], [folds[k] for k in ks], l1_ratio=r, sample_weight=sw,
+                              fit_intercept=self.fit_intercept, positive=self.positive, tol=self.tol,
+                              max_iter=self.max_iter)
+            ids.extend((i, k) for k in ks)
+            cols.append(mse.T)
+        ids = np.asarray(ids, np.int64).reshape(-1, 2)
+        cols = np.concatenate(cols) if cols else np.zeros((0, len(grids[0])))
+        if self.distributed:
+            from ..linalg.multiprocess import allgather_blocks
+
+            ids, cols = allgather_blocks((ids, cols), "the cross-validation paths")
+        paths = np.zeros((len(ratios), len(grids[0]), len(folds)))
+        for (i, k), col in zip(ids, cols):
+            paths[i, :, k] = col
+        grids = np.array(grids)  # paths: (n_l1, n_alphas, K)
         mean = paths.mean(axis=2)
         i_r, i_a = np.unravel_index(np.argmin(mean), mean.shape)
         self.l1_ratio_ = float(ratios[i_r])
@@ -167,6 +217,11 @@ class LassoCV(_CVBase):
     verbose : accepted, no effect.
     n_jobs : accepted, no effect: the folds' paths run as compiled programs on JAX's devices (all the
         CPU cores; batched over folds on accelerators).
+    distributed : bool, default False
+        Several processes (:mod:`sparsestat.distributed`): ``fit`` takes this process's block of rows
+        (and of ``sample_weight``, ``groups``); the rows are gathered, each process runs every P-th
+        fold's path, the paths are exchanged and every process refits: the same fit as one process on
+        all the rows. Dense X only.
 
     Attributes
     ----------
@@ -175,7 +230,7 @@ class LassoCV(_CVBase):
 
     def __init__(self, *, eps=1e-3, alphas=100, n_alphas=None, fit_intercept=True, precompute="auto", max_iter=1000,
                  tol=1e-6, copy_X=True, cv=None, verbose=False, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic"):
+                 selection="cyclic", distributed=False):
         store_params(self, locals())
 
 
@@ -188,7 +243,7 @@ class ElasticNetCV(_CVBase):
     l1_ratio : float or list of floats in [0, 1], default=0.5
         0 (ridge) needs an explicit ``alphas`` array.
     eps, alphas, n_alphas, cv, fit_intercept, positive, max_iter, tol, precompute, copy_X, verbose, n_jobs,
-    random_state, selection : as :class:`LassoCV`
+    random_state, selection, distributed : as :class:`LassoCV`
 
     Attributes
     ----------
@@ -197,7 +252,7 @@ class ElasticNetCV(_CVBase):
 
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, n_alphas=None, fit_intercept=True, precompute="auto",
                  max_iter=1000, tol=1e-6, cv=None, copy_X=True, verbose=0, n_jobs=None, positive=False,
-                 random_state=None, selection="cyclic"):
+                 random_state=None, selection="cyclic", distributed=False):
         store_params(self, locals())
 
     def _l1_ratios(self):

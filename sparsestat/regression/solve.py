@@ -105,7 +105,8 @@ def _pad_last(a, size: int, xp, value=0.0):
 
 @compiled_entry
 def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1000, W0=None,
-                sample_weights=None, fit_intercept=True, pad_small=True, warm=None, return_warm=False):
+                sample_weights=None, fit_intercept=True, pad_small=True, warm=None, return_warm=False,
+                distributed=False):
     """Solve T problems sharing X: ``Y`` (T, n), ``penalties`` a penalty whose leaves have a leading
     axis T (or are scalars, broadcast), ``sample_weights`` (T, n) or (n,) or None, ``W0`` (T, p).
     ``X`` may be a :class:`~sparsestat.regression._problem.Design` (from ``design(X)``) to pay the
@@ -117,10 +118,37 @@ def solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=1
     Paths: with ``return_warm=True`` the working-set solvers also return an opaque ``warm`` value
     (the residuals and correlations of the solutions); passing it back with ``W0`` = those solutions
     on the same X, Y and weights (another penalty) skips two products with X per problem.
+
+    ``distributed=True`` (several processes, :mod:`sparsestat.distributed`): ``Y`` and the per-problem
+    ``penalties`` leaves, ``W0`` and (T, n) ``sample_weights`` are this process's block of problems;
+    X is the same on every process. Each process solves its block and every process returns every
+    problem's result (numpy), in process order. Not with ``return_warm``.
     """
+    if distributed:
+        return _solve_batch_distributed(X, Y, datafit, penalties, solver=solver, tol=tol, max_iter=max_iter,
+                                        W0=W0, sample_weights=sample_weights, fit_intercept=fit_intercept,
+                                        pad_small=pad_small, warm=warm, return_warm=return_warm)
     return _solve_batch(X, Y, datafit, penalties, solver=solver, tol=tol, max_iter=max_iter, W0=W0,
                         sample_weights=sample_weights, fit_intercept=fit_intercept, pad_small=pad_small,
                         warm=warm, return_warm=return_warm, to_host=False)
+
+
+def _solve_batch_distributed(X, Y, datafit, penalties, *, W0, sample_weights, return_warm, warm, **kwargs):
+    from ..linalg.multiprocess import allgather_blocks, as_local_block
+
+    if return_warm or warm is not None:
+        raise ValueError("distributed=True does not take warm or return_warm (a warm value is one process's)")
+    Y = np.asarray(as_local_block(Y))
+    if Y.ndim != 2:
+        raise ValueError(f"Y must be (T_local, n_samples), this process's block of problems; got shape {Y.shape}")
+    if Y.shape[0] == 0:
+        raise ValueError("each process needs at least one problem (Y has 0 rows here)")
+    penalties = jax.tree_util.tree_map(as_local_block, penalties)
+    W0 = None if W0 is None else as_local_block(W0)
+    if sample_weights is not None and np.ndim(sample_weights) == 2:
+        sample_weights = as_local_block(sample_weights)
+    res = _solve_batch(X, Y, datafit, penalties, W0=W0, sample_weights=sample_weights, to_host=True, **kwargs)
+    return SolveResult(*allgather_blocks(tuple(np.asarray(f) for f in res), "the solutions"))
 
 
 @compiled_entry

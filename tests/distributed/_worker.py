@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 import warnings
 
@@ -173,11 +174,53 @@ def ldp_stream():
     return tuple(got), tuple(ref)
 
 
+def _regression_data(n=60, p=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:4] = [2.0, -1.5, 1.0, 0.5]
+    return X, X @ w + 0.3 * rng.standard_normal(n)
+
+
+@workload
+def solve_batch_problems():
+    from sparsestat.regression import L1, Quadratic, solve_batch
+
+    X, _ = _regression_data()
+    rng = np.random.default_rng(1)
+    T = 5
+    Y = X[:, :3] @ rng.standard_normal((3, T)) + 0.1 * rng.standard_normal((X.shape[0], T))
+    Y = Y.T
+    alphas = np.linspace(0.05, 0.3, T)
+    lo, hi = split(T)
+    with enable_x64():
+        got = solve_batch(X, Y[lo:hi], Quadratic(), L1(alphas[lo:hi]), tol=1e-12, distributed=True)
+        ref = solve_batch(X, Y, Quadratic(), L1(alphas), tol=1e-12)
+    return (got.coef, got.intercept), (ref.coef, ref.intercept)
+
+
+@workload
+def lasso_cv_folds():
+    from sparsestat.regression import ElasticNetCV, LassoCV
+
+    X, y = _regression_data(80, 40)
+    lo, hi = split(X.shape[0])
+    out = []
+    for make in (lambda **kw: LassoCV(alphas=20, cv=5, tol=1e-10, **kw),
+                 lambda **kw: ElasticNetCV(l1_ratio=[0.5, 0.9], alphas=10, cv=3, tol=1e-10, **kw)):
+        got = make(distributed=True).fit(X[lo:hi], y[lo:hi])
+        ref = make().fit(X, y)
+        out.append(((got.mse_path_, got.alpha_, got.coef_, got.intercept_),
+                    (ref.mse_path_, ref.alpha_, ref.coef_, ref.intercept_)))
+    return tuple(o[0] for o in out), tuple(o[1] for o in out)
+
+
 def main(argv):
     out_path, names = argv[0], argv[1:] or list(WORKLOADS)
     dist.initialize()
     report = {"process_count": dist.process_count()}
     for name in names:
+        t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -186,7 +229,8 @@ def main(argv):
             mine = np.concatenate([a.ravel().astype(np.complex128) for a in flat(got)]) if flat(got) else np.zeros(0)
             all_same = dist.allgather_blocks(mine[None, :], "the results")
             same = bool(np.all(all_same == all_same[:1]))
-            report[name] = {"rel_diff": rel_diff(got, ref), "same_on_all": same}
+            report[name] = {"rel_diff": rel_diff(got, ref), "same_on_all": same,
+                            "seconds": round(time.perf_counter() - t0, 2)}
         except Exception:
             report[name] = {"error": traceback.format_exc()}
     if dist.process_index() == 0:
