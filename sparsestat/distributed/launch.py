@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from ..linalg.multiprocess import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID, ENV_TIMEOUT
+from ..linalg.multiprocess import ENV_COORDINATOR, ENV_CPU, ENV_NUM_PROCESSES, ENV_PROCESS_ID, ENV_TIMEOUT
 
 __all__ = ["launch", "free_port"]
 
@@ -59,7 +59,9 @@ def launch(command, processes: int, *, port: int | None = None, timeout_s: float
     grace_s : float
         After the first failure, how long the others may run to report before they are stopped.
     pin_cpus : bool
-        Bind process k to CPU core k (mod the number of cores): one core each, for throughput runs.
+        Bind process k to CPU core k (mod the number of cores): one core each, for throughput runs. Each
+        process binds itself in :func:`~sparsestat.distributed.initialize` (``SPARSESTAT_CPU``), before
+        JAX starts its threads.
     env : dict, optional
         Extra environment variables for every process.
     out : text stream, optional
@@ -90,12 +92,12 @@ def launch(command, processes: int, *, port: int | None = None, timeout_s: float
                      "PYTHONUNBUFFERED": "1"})
         if timeout_s is not None:
             penv[ENV_TIMEOUT] = str(timeout_s)
-        pre = None
-        if pin_cpus and hasattr(os, "sched_setaffinity"):
-            core = k % ncpu
-            pre = lambda core=core: os.sched_setaffinity(0, {core})  # noqa: E731
+        if pin_cpus:
+            # the process pins itself in initialize(), before JAX starts its threads (no preexec_fn:
+            # running Python between fork and exec is unsafe once JAX has threads)
+            penv[ENV_CPU] = str(k % ncpu)
         p = subprocess.Popen(command, env=penv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             bufsize=1, preexec_fn=pre, start_new_session=True)
+                             bufsize=1, start_new_session=True)
         procs.append(p)
         t = threading.Thread(target=_forward, args=(p.stdout, f"[{k}] ", out, lock), daemon=True)
         t.start()

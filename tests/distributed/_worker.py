@@ -77,6 +77,24 @@ def kron_sbl_batch():
 
 
 @workload
+def kron_sbl_global_array():
+    """A global jax.Array of problems (equal blocks, one per process) instead of local numpy blocks."""
+    from sparsestat.datasets import make_kronecker_sparse
+    from sparsestat.sbl import kron_sbl
+
+    P = dist.process_count()
+    p = make_kronecker_sparse([(4, 6), (4, 6)], [2, 2], 20.0, n_problems=2 * P, shared_factors=True,
+                              random_state=1)
+    Y = np.asarray(p.y, np.float32)
+    k = dist.process_index()
+    y_global = dist.global_array(Y[2 * k:2 * k + 2])
+    assert y_global.shape == Y.shape
+    got = kron_sbl(p.factors, y_global, distributed=True)
+    ref = kron_sbl(p.factors, Y)
+    return got, ref
+
+
+@workload
 def sbl_batch():
     from sparsestat.sbl import sbl
 

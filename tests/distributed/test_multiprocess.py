@@ -21,7 +21,7 @@ import pytest
 from sparsestat.distributed import launch
 
 HERE = Path(__file__).parent
-WORKLOADS = ("kron_sbl_batch", "sbl_batch", "mcmc_chains", "ldp_nldp", "ldp_nldp_public", "ldp_iht", "ldp_stream",
+WORKLOADS = ("kron_sbl_batch", "kron_sbl_global_array", "sbl_batch", "mcmc_chains", "ldp_nldp", "ldp_nldp_public", "ldp_iht", "ldp_stream",
              "solve_batch_problems", "lasso_cv_folds")
 
 
