@@ -43,6 +43,7 @@ def test_reproduce_linalg_kron_quick(tmp_path, capsys):
     assert (tmp_path / "linalg-kron" / "kron_matvec.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # every module compiles (18 s cold); run by CI in the slow tier
 def test_demo_runs_every_section(capsys, monkeypatch):
     monkeypatch.setenv("SPARSESTAT_NO_PROGRESS", "1")
     assert main(["demo"]) == 0

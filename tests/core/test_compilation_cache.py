@@ -68,14 +68,15 @@ def test_default_location_follows_xdg(tmp_path):
     assert _entries(tmp_path / "sparsestat" / "jax")
 
 
-@pytest.mark.parametrize("value", ["off", pytest.param("0", marks=pytest.mark.slow),
-                                   pytest.param("none", marks=pytest.mark.slow)])
+# a fresh process each (6 s cold): the slow tier
+@pytest.mark.parametrize("value", [pytest.param(v, marks=pytest.mark.slow) for v in ("off", "0", "none")])
 def test_off(tmp_path, value):
     out = _run({"SPARSESTAT_CACHE_DIR": value, "XDG_CACHE_HOME": str(tmp_path)})
     assert out["jax_dir"] is None and out["ours"] == "None"
     assert not (tmp_path / "sparsestat").exists()
 
 
+@pytest.mark.slow  # a fresh process (6 s cold)
 def test_user_configuration_is_left_alone(tmp_path):
     mine = tmp_path / "mine"
     out = _run({"JAX_COMPILATION_CACHE_DIR": str(mine), "SPARSESTAT_CACHE_DIR": str(tmp_path / "ours")})
@@ -84,6 +85,7 @@ def test_user_configuration_is_left_alone(tmp_path):
     assert not (tmp_path / "ours").exists()
 
 
+@pytest.mark.slow  # a fresh process each (6-12 s cold); the default tier keeps the second-process load
 def test_unusable_directory_warns_once_and_fits(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
@@ -117,6 +119,7 @@ def test_corrupted_entries_are_replaced(tmp_path):
     assert n_programs >= 1 and again["hits"] >= n_programs and not again["warnings"]
 
 
+@pytest.mark.slow  # a fresh process (6 s cold)
 def test_full_disk_warns_once_and_fits(tmp_path):
     # every cache write fails as on a full disk (ENOSPC): one warning, the fits go on, nothing written
     code = ("import errno, pathlib\n_orig = pathlib.Path.write_bytes\n"

@@ -23,6 +23,7 @@ from sparsestat.distributed import launch
 HERE = Path(__file__).parent
 WORKLOADS = ("kron_sbl_batch", "kron_sbl_global_array", "sbl_batch", "mcmc_chains", "ldp_nldp", "ldp_nldp_public", "ldp_iht", "ldp_stream",
              "solve_batch_problems", "lasso_cv_folds")
+SLOW_WORKLOADS = ("enet_cv_ratios",)
 
 
 class _Lines:
@@ -47,12 +48,22 @@ def _launch(args, processes=2, **kw):
     return rc, out.text, time.monotonic() - t0
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def _run_workloads(tmp_path_factory, names):
     path = tmp_path_factory.mktemp("dist") / "report.json"
-    rc, text, _ = _launch([str(HERE / "_worker.py"), str(path)], timeout_s=120, grace_s=30)
+    rc, text, _ = _launch([str(HERE / "_worker.py"), str(path), *names], timeout_s=120, grace_s=30)
     assert rc == 0, text[-4000:]
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return _run_workloads(tmp_path_factory, WORKLOADS)
+
+
+def _check(r, name):
+    assert "error" not in r, r.get("error")
+    assert r["same_on_all"], "the processes ended with different results"
+    assert r["rel_diff"] <= 1e-10, f"{name}: distributed vs one process differ by {r['rel_diff']:.3g}"
 
 
 def test_two_processes_joined(report):
@@ -61,10 +72,14 @@ def test_two_processes_joined(report):
 
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_distributed_equals_one_process(report, name):
-    r = report[name]
-    assert "error" not in r, r.get("error")
-    assert r["same_on_all"], "the processes ended with different results"
-    assert r["rel_diff"] <= 1e-10, f"{name}: distributed vs one process differ by {r['rel_diff']:.3g}"
+    _check(report[name], name)
+
+
+@pytest.mark.slow   # variants of the workloads above (their own compiled programs)
+def test_distributed_variants_equal_one_process(tmp_path_factory):
+    rep = _run_workloads(tmp_path_factory, SLOW_WORKLOADS)
+    for name in SLOW_WORKLOADS:
+        _check(rep[name], name)
 
 
 def test_launch_output_is_prefixed_and_exit_code_forwarded():
@@ -164,3 +179,14 @@ def test_bad_arguments():
         dist.initialize(timeout_s=0)
     with pytest.raises(ValueError, match="process_id"):
         dist.initialize("127.0.0.1:1", 2, 5, timeout_s=5)
+
+
+def test_cli_launch(capsys):
+    from sparsestat.cli import main
+
+    code = "import os; print('rank', os.environ['SPARSESTAT_PROCESS_ID'], 'of', os.environ['SPARSESTAT_NUM_PROCESSES'])"
+    assert main(["launch", "--processes", "2", "--", sys.executable, "-c", code]) == 0
+    out = capsys.readouterr().out
+    assert "[0] rank 0 of 2" in out and "[1] rank 1 of 2" in out
+    assert main(["launch", "--processes", "2"]) == 2
+    assert "needs a command" in capsys.readouterr().err

@@ -75,6 +75,7 @@ def test_backward_search_several_thresholds(data):
     assert np.any(last < 0) or np.all(last >= 0)
 
 
+@pytest.mark.slow  # 130 iterations, 3 restarts (10 s cold)
 def test_determinism_checkpoints_and_vmapped_restarts(data):
     X, y = data
     keys = jax.random.split(jax.random.PRNGKey(5), 3)

@@ -151,6 +151,7 @@ def test_ess_invariance_mismatched_prior():
         assert not failures, failures
 
 
+@pytest.mark.slow  # a statistical run (12 s cold)
 def test_sweep_and_frozen_agess_invariance_p12():
     """The coordinate sweep (shifted, shrunk scales) and the frozen AGESS mixture at P = 12."""
     p, n = 12, 6_000

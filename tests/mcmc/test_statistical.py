@@ -94,6 +94,7 @@ def test_conjugate_gaussian_d20_full_agess():
     assert res.diagnostics["max_rhat"] < 1.01
 
 
+@pytest.mark.slow  # a statistical run (13 s cold)
 def test_numpyro_agess_matches_nuts():
     import numpyro
     import numpyro.distributions as dist

@@ -244,6 +244,7 @@ def test_different_keys_uncorrelated():
     assert abs(np.corrcoef(za, zb)[0, 1]) < 4 / math.sqrt(M)
 
 
+@pytest.mark.slow  # a fresh 4-device process (8 s cold); tests/distributed covers users split over processes
 def test_sharded_four_devices_equal_one(devices_runner):
     out = devices_runner("""
         import json, jax, numpy as np

@@ -151,6 +151,7 @@ def test_preconditioned_lasso():
     assert abs(evals[0]) < 1e-10
 
 
+@pytest.mark.slow  # a fresh 4-device process (8 s cold); the sbl sharding tests stay in the default tier
 def test_sharded_batch_4_devices(devices_runner):
     out = devices_runner("""
         import json, numpy as np, jax, jax.numpy as jnp
