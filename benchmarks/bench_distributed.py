@@ -12,6 +12,7 @@ and each process's peak memory.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import sys
@@ -27,21 +28,11 @@ QUICK = {"sbl": "100", "mcmc": "4", "ldp": "1e5", "lassocv": "200x500x5"}
 def _launch(args, processes):
     from sparsestat.distributed import launch
 
-    class Sink:
-        def __init__(self):
-            self.text = []
-
-        def write(self, s):
-            self.text.append(s)
-
-        def flush(self):
-            pass
-
-    sink = Sink()
+    sink = io.StringIO()
     rc = launch([sys.executable, "-m", "benchmarks._dist_worker", *args], processes, pin_cpus=True,
                 timeout_s=600, grace_s=30, out=sink)
     if rc != 0:
-        raise RuntimeError(f"{args} over {processes} processes failed:\n" + "".join(sink.text)[-3000:])
+        raise RuntimeError(f"{args} over {processes} processes failed:\n" + sink.getvalue()[-3000:])
 
 
 def run_job(name, size):

@@ -8,6 +8,7 @@ a clear error in bounded time.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -26,26 +27,11 @@ WORKLOADS = ("kron_sbl_batch", "kron_sbl_global_array", "sbl_batch", "mcmc_chain
 SLOW_WORKLOADS = ("enet_cv_ratios",)
 
 
-class _Lines:
-    def __init__(self):
-        self.lines = []
-
-    def write(self, s):
-        self.lines.append(s)
-
-    def flush(self):
-        pass
-
-    @property
-    def text(self):
-        return "".join(self.lines)
-
-
 def _launch(args, processes=2, **kw):
-    out = _Lines()
+    out = io.StringIO()
     t0 = time.monotonic()
     rc = launch([sys.executable, *args], processes, out=out, **kw)
-    return rc, out.text, time.monotonic() - t0
+    return rc, out.getvalue(), time.monotonic() - t0
 
 
 def _run_workloads(tmp_path_factory, names):
@@ -94,8 +80,8 @@ def test_launch_output_is_prefixed_and_exit_code_forwarded():
 @pytest.mark.parametrize("mode", ["crash", "raise"])
 def test_dead_process_stops_the_others(mode):
     # the launcher would stop them after its grace period; with a long grace the survivors must stop by
-    # themselves once the dead process's heartbeats stop (timeout 5 s)
-    rc, text, elapsed = _launch([str(HERE / "_faults.py"), mode], timeout_s=5, grace_s=120)
+    # themselves once the dead process's heartbeats stop (timeout 4 s)
+    rc, text, elapsed = _launch([str(HERE / "_faults.py"), mode], timeout_s=4, grace_s=120)
     assert rc != 0
     assert "no error" not in text
     survivor = [ln for ln in text.splitlines() if ln.startswith("[0]")]

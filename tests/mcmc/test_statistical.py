@@ -64,6 +64,7 @@ def test_geweke_logistic_frozen_agess():
     assert np.max(np.abs(z)) < 4, np.round(z, 2)
 
 
+@pytest.mark.slow  # a statistical run (10 s cold); the invariance tests stay in the default tier
 def test_conjugate_gaussian_d20_full_agess():
     """Linear-Gaussian posterior at d = 20: 4 chains x 2,000 P iterations, half burn-in; |z| < 4 (MCSE from
     ESS), sd ratios within 4 SE, max split R-hat < 1.01."""

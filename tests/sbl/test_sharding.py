@@ -25,6 +25,7 @@ def test_sharded_batch_equals_vmap(devices_runner):
     assert out["iters"]
 
 
+@pytest.mark.slow  # a fresh 2-device process (8 s cold)
 def test_two_host_devices_with_batched_lapack_blocks_finish(devices_runner):
     """16 problems of 16x32 factors per device: as one vmapped block, each device's batched eigh
     (16 x 4 * 16^3 flops > jaxlib's 2e5 threshold) went to the shared 2-thread pool and the two devices
