@@ -1,5 +1,7 @@
 """A batch of Kronecker problems split across 4 forced CPU devices equals the single-device vmap."""
 
+import pytest
+
 
 def test_sharded_batch_equals_vmap(devices_runner):
     out = devices_runner("""
