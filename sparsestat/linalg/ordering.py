@@ -13,6 +13,15 @@ each dependency; floating-point ``0 * d`` is not simplified because d may be NaN
 factorisations runs in turn. ``lax.optimization_barrier`` does not do it: XLA:CPU removes the barrier
 before scheduling. The cost is one fused elementwise add; on accelerators the calls were serialised on
 the stream anyway.
+
+Where the package guards against it (stress tests: ``tests/core/test_lapack_hang_slow.py`` and
+``tests/sbl/test_sharding.py``, slow tier):
+- sbl: a Kronecker problem's factor eigendecompositions run in turn (:func:`eigh_each`); on several CPU
+  devices each device solves its block of problems in sequence;
+- mcmc: ``sample(chain_method="parallel")`` on several CPU devices runs each device's chains in
+  sub-blocks of at most 128 (1024 chains at P = 20 on 2 devices hung before);
+- a single device's batched paths (vectorized chains, ``solve_batch``, batched CV) hold one LAPACK call
+  at a time; they were run above the split size (1024 chains, 2048 problems, 200 folds) and finish.
 """
 
 from __future__ import annotations

@@ -180,6 +180,49 @@ def _state_specs(state, batch_spec, rep_spec):
     return jax.tree_util.tree_map(lambda _: batch_spec, state)
 
 
+# jaxlib (<= 0.10) splits a batched LAPACK call of more than this many problems over XLA:CPU's intra-op
+# pool and blocks the calling pool thread until the pieces finish (see linalg.ordering)
+LAPACK_UNSPLIT_BATCH = 128
+
+
+def _in_sub_blocks(run_chunk, n_chains: int):
+    """``run_chunk`` over sub-blocks of at most ``LAPACK_UNSPLIT_BATCH`` chains, one after another.
+
+    With several CPU devices each device runs its block at the same time; a block of more than 128 chains
+    makes every device's per-chain Cholesky a split batched LAPACK call, and with one such call per pool
+    thread the devices wait on each other forever (measured: 1024 chains, P = 20, on 2 forced host
+    devices hung; 256 ran). Sub-blocks keep each call unsplit. The chains are independent given the
+    shared schedule, so each chain's draws are those of the whole block."""
+    m = next(k for k in range(-(-n_chains // LAPACK_UNSPLIT_BATCH), n_chains + 1) if n_chains % k == 0)
+    if m == 1:
+        return run_chunk
+
+    def run(state, keys, n_valid, params, consts):
+        c = keys.shape[0]
+        sub = c // m
+        split = lambda a: a.reshape((m, sub) + a.shape[1:])  # noqa: E731
+        merge = lambda a: a.reshape((c,) + a.shape[2:])      # noqa: E731
+        shared = isinstance(state, AGESSState)
+        schedule = state.schedule if shared else None
+        chains = state._replace(schedule=None) if shared else state
+
+        def one(block):
+            st, ks = block
+            st, ks, outs = run_chunk(st._replace(schedule=schedule) if shared else st, ks, n_valid, params, consts)
+            sched = st.schedule if shared else None
+            return (st._replace(schedule=None) if shared else st), ks, outs, sched
+
+        st, ks, outs, sched = jax.lax.map(one, (jax.tree_util.tree_map(split, chains), split(keys)))
+        st = jax.tree_util.tree_map(merge, st)
+        if shared:   # every sub-block advanced the same schedule
+            st = st._replace(schedule=jax.tree_util.tree_map(lambda a: a[0], sched))
+        # records: (m, steps, sub, ...) -> (steps, chains, ...)
+        outs = tuple(o.swapaxes(0, 1).reshape((o.shape[1], c) + o.shape[3:]) for o in outs)
+        return st, merge(ks), outs
+
+    return run
+
+
 def _parallel(run_chunk, state, n_chains):
     from jax.sharding import PartitionSpec as P
 
@@ -191,6 +234,8 @@ def _parallel(run_chunk, state, n_chains):
     if d == 1:
         return run_chunk
     mesh = make_mesh(d, axis_name="chains", devices=jax.local_devices())
+    if jax.default_backend() == "cpu":
+        run_chunk = _in_sub_blocks(run_chunk, n_chains // d)
     b, r = P("chains"), P()
     state_specs = _state_specs(state, b, r)
     out_specs = (state_specs, b, (P(None, "chains"),) * 5)
