@@ -26,6 +26,9 @@ __all__ = [
     "check_same_length",
     "check_random_state",
     "as_prng_key",
+    "check_prng_key",
+    "check_weights",
+    "validate_data_named",
     "validate_estimator_data",
 ]
 
@@ -211,6 +214,77 @@ def as_prng_key(random_state: Any):
     return jax.random.PRNGKey(seed)
 
 
+def check_prng_key(key: Any, name: str = "rng_key"):
+    """``key`` if it is a JAX PRNG key: a typed key (``jax.random.key``) or raw key data, an unsigned
+    32-bit array whose last axis is 2 (``jax.random.PRNGKey``); otherwise a TypeError or ValueError
+    naming ``name``."""
+    import jax
+
+    if isinstance(key, jax.core.Tracer):
+        return key
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return key
+    if dtype is None or not np.issubdtype(np.dtype(dtype), np.unsignedinteger):
+        raise TypeError(f"{name} must be a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), "
+                        f"got {type(key).__name__}" + (f" of dtype {dtype}" if dtype is not None else ""))
+    if np.ndim(key) < 1 or np.shape(key)[-1] != 2:
+        raise ValueError(f"{name} must be a JAX PRNG key: raw key data has a last axis of 2 (jax.random.PRNGKey), "
+                         f"got shape {np.shape(key)}")
+    return key
+
+
+def check_weights(weights: Any, n: int, name: str = "sample_weight") -> np.ndarray:
+    """Per-sample weights: shape (n,), finite, non-negative, not all zero (float64 numpy)."""
+    w = check_array_arg(weights, name, ndim=1)
+    if w.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},), got {w.shape}")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative")
+    if not w.sum() > 0:
+        raise ValueError(f"{name} must not be all zero")
+    return w.astype(np.float64, copy=False)
+
+
+def _blame(exc: Exception, X: Any, y: Any) -> str | None:
+    """Which data argument a scikit-learn validation error is about (None when its message says)."""
+    import re
+
+    msg = str(exc)
+    if re.search(r"\b(X|y)\b", msg):
+        return None
+    if "inconsistent numbers of samples" in msg:
+        return "X and y"
+    if y is None:
+        return "X"
+    try:   # X alone a non-empty 2-D numeric array: then the error is y's
+        import scipy.sparse as sp
+
+        ok = sp.issparse(X) or (np.asarray(X, dtype=float).ndim == 2 and np.asarray(X).size > 0)
+    except (TypeError, ValueError):
+        ok = False
+    return "y" if ok else "X"
+
+
+def validate_data_named(estimator: Any, X: Any, y: Any = "no_validation", **kwargs: Any):
+    """scikit-learn's ``validate_data``, whose errors always name the argument they are about: a message
+    that names neither X nor y ("Expected 2D array", "could not convert string to float", "0 sample(s)")
+    is prefixed with "X: " or "y: " (the same exception type and the original text after it)."""
+    from sklearn.utils.validation import validate_data
+
+    try:
+        return validate_data(estimator, X, y, **kwargs)
+    except (ValueError, TypeError) as exc:
+        who = _blame(exc, X, None if isinstance(y, str) and y == "no_validation" else y)
+        if who is None:
+            raise
+        try:
+            renamed = type(exc)(f"{who}: {exc}")
+        except Exception:  # pragma: no cover - an exception type with another constructor
+            raise exc from None
+        raise renamed from exc
+
+
 def validate_estimator_data(estimator: Any, X: Any, y: Any = None, *, reset: bool = True,
                             multi_output: bool = False, y_numeric: bool = True,
                             allow_complex: bool = False, **kwargs: Any):
@@ -219,13 +293,11 @@ def validate_estimator_data(estimator: Any, X: Any, y: Any = None, *, reset: boo
     Rejects NaN/inf, empty data and mismatched lengths with scikit-learn's messages, sets
     ``n_features_in_`` on ``reset`` and checks it otherwise. Returns float64 arrays.
     """
-    from sklearn.utils.validation import validate_data
-
     dtype = [np.float64, np.complex128] if allow_complex else np.float64
     if y is None or (isinstance(y, str) and y == "no_validation"):
-        return validate_data(estimator, X, reset=reset, dtype=dtype, **kwargs)
-    return validate_data(estimator, X, y, reset=reset, dtype=dtype, multi_output=multi_output,
-                         y_numeric=y_numeric, **kwargs)
+        return validate_data_named(estimator, X, reset=reset, dtype=dtype, **kwargs)
+    return validate_data_named(estimator, X, y, reset=reset, dtype=dtype, multi_output=multi_output,
+                               y_numeric=y_numeric, **kwargs)
 
 
 def store_params(estimator: Any, params: dict) -> None:

@@ -22,5 +22,6 @@ from ..linalg.multiprocess import (DistributedError, allgather_blocks, allreduce
 from .launch import launch
 
 __all__ = ["DistributedError", "initialize", "is_initialized", "shutdown", "process_index", "process_count",
-           "block_sizes", "block_offset", "allgather_blocks", "allreduce_sum", "broadcast", "global_mesh", "global_array",
+           "block_sizes", "block_offset", "allgather_blocks", "allreduce_sum", "broadcast", "global_mesh",
+           "global_array",
            "as_local_block", "launch"]

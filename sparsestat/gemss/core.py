@@ -245,8 +245,8 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
         student_df: float = 1.0, student_scale: float = 1.0, n_prior_supports: int = 100,
         likelihood: str = "gaussian", lambda_jaccard: float = 0.0, jaccard_union: str = "soft",
         lr: float = 2e-3, batch_size: int = 16, n_iter: int = 5000, min_mu_threshold: float = 0.2,
-        checkpoint_every: int = 100, dtype=jnp.float32) -> MixtureFit:
-    """The GEMSS fit: gemss's variational mixture fitted to ``(X, y)`` (NaN in X allowed; zero-filled).
+        checkpoint_every: int = 100, dtype=jnp.float32, missing: str = "error") -> MixtureFit:
+    """The GEMSS fit: gemss's variational mixture fitted to ``(X, y)``.
 
     The functional core of :mod:`sparsestat.gemss` (pure; explicit key). ``jax.vmap`` it over keys
     (or pass a batch of keys) for restarts, and over data sets for several problems of one shape;
@@ -261,7 +261,7 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
     Parameters
     ----------
     X : array (n, p)
-        Design (raw scale: gemss never scales; NaN entries drop out of their row).
+        Design (raw scale: gemss never scales). NaN is refused unless ``missing="zero"``.
     y : array (n,)
         Response (labels in {0, 1} for ``likelihood="logistic"``).
     key : PRNG key
@@ -290,11 +290,21 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
         Checkpoint period (iterations).
     dtype : jnp dtype
         Working precision (float32 as the reference).
+    missing : {"error", "zero"}
+        "error" (default): NaN in X raises ValueError. "zero": NaN marks a missing entry, which drops
+        out of its row (zero-filled, as gemss does).
 
     Returns
     -------
     MixtureFit
     """
+    if missing not in ("error", "zero"):
+        raise ValueError(f"missing must be 'error' or 'zero'; got {missing!r}")
+    if missing == "error" and not isinstance(X, jax.core.Tracer):
+        Xa = np.asarray(X)
+        if Xa.dtype.kind in "fc" and np.isnan(Xa).any():
+            raise ValueError("X contains NaN; pass missing='zero' to treat NaN as a missing entry "
+                             "(zero-filled, as gemss does)")
     for value, name, choices in ((prior, "prior", PRIORS), (likelihood, "likelihood", LIKELIHOODS),
                                  (jaccard_union, "jaccard_union", JACCARD_UNIONS)):
         if value not in choices:
@@ -319,7 +329,7 @@ def fit(X, y, key, *, n_components: int, sparsity: int, prior: str = "sss", var_
 
 def _check_fit_args(X, y, n_components, sparsity, batch_size, n_iter, n_prior_supports, checkpoint_every):
     """Named errors before anything compiles (shapes always; values only when concrete: ``fit`` is vmapped
-    over data sets). NaN in X is allowed (missing values); y must be finite."""
+    over data sets). NaN in X is checked by the caller (``missing``); y must be finite."""
     if jnp.ndim(X) != 2 or jnp.shape(X)[0] == 0 or jnp.shape(X)[1] == 0:
         raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features); got shape {jnp.shape(X)}")
     if jnp.shape(y) != jnp.shape(X)[:1]:

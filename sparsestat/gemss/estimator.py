@@ -76,6 +76,10 @@ class GEMSS(FittedSolutions, SelectorMixin, BaseEstimator):
         Multiplier c of the outlier rules.
     deduplicate : bool, default False
         Drop solutions with the same feature set (gemss keeps them).
+    missing : {"error", "zero"}, default "error"
+        NaN in X: "error" refuses it (ValueError), as every other estimator does; "zero" treats it as a
+        missing entry that drops out of its row (zero-filled, gemss's handling, which its reproduction
+        tiers with missing values use).
     random_state : int, numpy Generator, JAX key or None
         Seed; fixed -> identical results on one backend.
 
@@ -107,12 +111,12 @@ class GEMSS(FittedSolutions, SelectorMixin, BaseEstimator):
                  weight_slab=0.9, weight_spike=0.1, student_df=1.0, student_scale=1.0,
                  n_prior_supports=100, likelihood="gaussian", lambda_jaccard=0.0, jaccard_union="soft",
                  lr=2e-3, batch_size=16, n_iter=5000, extraction="top", min_mu_threshold=0.2,
-                 outlier_threshold=3.0, deduplicate=False, random_state=None):
+                 outlier_threshold=3.0, deduplicate=False, missing="error", random_state=None):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        tags.input_tags.allow_nan = self.missing == "zero"
         tags.target_tags.required = True
         return tags
 
@@ -123,7 +127,8 @@ class GEMSS(FittedSolutions, SelectorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like (n_samples, n_features)
-            Raw design; NaN marks a missing entry (zero-filled, as gemss).
+            Raw design. NaN is refused, unless ``missing="zero"``: then it marks a missing entry
+            (zero-filled, as gemss).
         y : array-like (n_samples,)
             Response (0/1 labels for ``likelihood="logistic"``); NaN not allowed.
 
@@ -133,9 +138,10 @@ class GEMSS(FittedSolutions, SelectorMixin, BaseEstimator):
         """
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        check_choice(self.missing, "missing", ("error", "zero"))
         X, y = self._validate_X(X, True, y)
         _check_params(self, X, y)
-        res = jax.device_get(fit_core(X, y, as_prng_key(self.random_state), dtype=jnp.float32,
+        res = jax.device_get(fit_core(X, y, as_prng_key(self.random_state), dtype=jnp.float32, missing=self.missing,
                                       **{name: getattr(self, name) for name in _CORE_PARAMS}))
         if int(res.first_nonfinite) >= 0:
             warnings.warn(f"the objective was not finite at iteration {int(res.first_nonfinite)}; the "

@@ -9,9 +9,9 @@ import warnings
 
 import numpy as np
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_choice, check_int, check_nonnegative, check_positive
+from .._validation import check_choice, check_int, check_nonnegative, check_positive, validate_data_named
 from .extraction import EXTRACTIONS, Extraction, deduplicate, extract_solutions, search_checkpoints
 
 __all__ = ["FittedSolutions"]
@@ -24,11 +24,15 @@ class FittedSolutions:
     def _validate_X(self, X, reset: bool, y=None):
         kw = dict(reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
         if y is None:
-            X = validate_data(self, X, **kw)
+            X = validate_data_named(self, X, **kw)
         else:
-            X, y = validate_data(self, X, y, y_numeric=True, **kw)
+            X, y = validate_data_named(self, X, y, y_numeric=True, **kw)
         if np.any(np.isinf(X)):
-            raise ValueError("X contains infinity; NaN (missing) is allowed, infinity is not")
+            raise ValueError("X contains infinity; all values must be finite (NaN only with missing='zero')")
+        # NaN is a missing entry only with missing="zero" (gemss's handling); otherwise it is refused
+        if getattr(self, "missing", "error") != "zero" and np.any(np.isnan(X)):
+            raise ValueError("X contains NaN; pass missing='zero' to treat NaN as a missing entry (zero-filled, "
+                             "as gemss does)")
         return X if y is None else (X, y)
 
     def _extract(self, extraction, tau, c) -> Extraction:

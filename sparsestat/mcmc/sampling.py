@@ -21,6 +21,7 @@ import numpy as np
 
 from .._progress import progress
 from ..linalg.cache import compiled_entry
+from .._validation import check_prng_key
 from ._checks import check_finite_start, warn_float32
 from ._compile import LIFT_ERRORS, Identity, split_function
 from .diagnostics import effective_sample_size, split_rhat
@@ -109,9 +110,11 @@ _METHODS = ("vectorized", "sequential", "parallel")
 def _check_position_leaves(leaves, shapes, name):
     """What :func:`flatten_position` checks, on shapes and dtypes only (no device op)."""
     for leaf in leaves:
-        dt = jnp.result_type(leaf)
-        if not jnp.issubdtype(dt, jnp.floating):
+        dt = leaf.dtype if isinstance(leaf, jax.Array) else np.asarray(leaf).dtype
+        if dt == object or not jnp.issubdtype(dt, jnp.floating):
             raise TypeError(f"{name} leaves must be floating-point arrays; got dtype {dt}")
+        if not isinstance(leaf, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(f"{name} contains NaN or infinity; start every chain at a finite position")
     if sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes) == 0:
         raise ValueError(f"{name} is empty (size 0)")
 
@@ -199,6 +202,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     """
     if kernel not in _KERNELS:
         raise ValueError(f"kernel must be one of {_KERNELS}; got {kernel!r}")
+    check_prng_key(rng_key, "rng_key")
     if chain_method not in _METHODS:
         raise ValueError(f"chain_method must be one of {_METHODS}; got {chain_method!r}")
     for name, val, lo in (("num_samples", num_samples, 1), ("num_warmup", num_warmup, 0),

@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from .._validation import check_int, check_nonnegative
+from .._validation import check_int, check_nonnegative, validate_data_named
 from ..exceptions import warn_not_converged
 from ..linalg.precision import enable_x64
 
@@ -119,7 +119,7 @@ class SparseLinearBase(BaseEstimator):
         """float32 and float64 X are accepted, dense or scipy.sparse (CSR and CSC kept; other formats
         converted to CSR; the solvers use its nonzeros only); the solve runs in float64 and the fitted
         coefficients are returned in X's dtype (scikit-learn's contract)."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=self._multi_output,
+        X, y = validate_data_named(self, X, y, dtype=[np.float64, np.float32], multi_output=self._multi_output,
                              y_numeric=True, accept_sparse=("csr", "csc"))
         self._input_dtype = X.dtype
         X = X.astype(np.float64, copy=False)
@@ -184,5 +184,5 @@ class SparseLinearBase(BaseEstimator):
     def predict(self, X):
         """Predicted values X coef_^T + intercept_."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, accept_sparse=("csr", "csc"))
+        X = validate_data_named(self, X, dtype=[np.float64, np.float32], reset=False, accept_sparse=("csr", "csc"))
         return X @ np.asarray(self.coef_).T + self.intercept_

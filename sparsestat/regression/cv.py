@@ -138,6 +138,9 @@ class _CVBase(RegressorMixin, SparseLinearBase):
         alphas = self.alphas
         if self.n_alphas is not None:  # scikit-learn < 1.9 spelling of an integer grid size
             alphas = check_int(self.n_alphas, "n_alphas", lower=1)
+        if isinstance(alphas, (bool, np.bool_)) or (alphas is not None and np.ndim(alphas) == 0
+                                                     and not isinstance(alphas, (int, np.integer))):
+            raise TypeError(f"alphas must be an int (the grid size) or an array of alphas, got {alphas!r}")
         grids = []
         for r in ratios:
             if alphas is None or isinstance(alphas, (int, np.integer)):

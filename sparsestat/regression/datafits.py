@@ -184,6 +184,41 @@ def check_pair(datafit, penalty):
         raise TypeError(f"penalty must be one of L1, L1L2, MCP, SCAD, L0, got {type(penalty).__name__}")
     if isinstance(penalty, L0) and isinstance(datafit, Logistic):
         raise NotImplementedError("the L0 constraint is implemented for the Quadratic datafit only (IHT)")
+    check_penalty_values(penalty)
+
+
+# the hyperparameters a penalty may carry: (name, lower bound, lower bound allowed, upper bound)
+_BOUNDS = {"alpha": (0.0, True, None), "l1_ratio": (0.0, True, 1.0), "weights": (0.0, True, None)}
+
+
+def check_penalty_values(penalty):
+    """ValueError/TypeError naming the hyperparameter when a concrete (untraced) one is not a finite
+    number in its range: alpha >= 0, l1_ratio in [0, 1], weights >= 0, MCP gamma > 1, SCAD gamma > 2,
+    L0 n_nonzero_coefs an integer >= 1. Traced values (inside jit or vmap) are the caller's."""
+    import numpy as np
+
+    bounds = dict(_BOUNDS)
+    if isinstance(penalty, (MCP, SCAD)):
+        bounds["gamma"] = (1.0 if isinstance(penalty, MCP) else 2.0, False, None)
+    for name, (lo, lo_ok, hi) in bounds.items():
+        v = getattr(penalty, name, None)
+        if v is None or isinstance(v, jax.core.Tracer):
+            continue
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a number or an array of numbers, got {v!r}") from None
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite, got {v!r}")
+        if np.any(a < lo) or (not lo_ok and np.any(a == lo)) or (hi is not None and np.any(a > hi)):
+            rng = f"in [{lo:g}, {hi:g}]" if hi is not None else (f">= {lo:g}" if lo_ok else f"> {lo:g}")
+            raise ValueError(f"{name} must be {rng}, got {v!r}")
+    if isinstance(penalty, L0):
+        k = penalty.n_nonzero_coefs
+        if not isinstance(k, jax.core.Tracer):
+            a = np.asarray(k)
+            if a.dtype.kind not in "iu" or np.any(a < 1):
+                raise ValueError(f"n_nonzero_coefs must be an integer >= 1, got {k!r}")
 
 
 # ----------------------------------------------------------------------------- conjugates (duality gaps)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_nonnegative, store_params
+from .._validation import check_nonnegative, store_params, validate_data_named
 from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .datafits import Logistic
@@ -52,7 +52,7 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
         """Fit on X (n_samples, n_features; dense or scipy.sparse) and binary labels y (n_samples,)."""
         check_nonnegative(self.alpha, "alpha")
         check_common(self)
-        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=("csr", "csc"))
+        X, y = validate_data_named(self, X, y, dtype=np.float64, accept_sparse=("csr", "csc"))
         check_classification_targets(y)
         sw = check_sample_weight(sample_weight, X)
         classes = np.unique(y)
@@ -73,7 +73,7 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
     def decision_function(self, X):
         """x^T w + b (positive -> ``classes_[1]``)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse=("csr", "csc"))
+        X = validate_data_named(self, X, dtype=np.float64, reset=False, accept_sparse=("csr", "csc"))
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict_proba(self, X):

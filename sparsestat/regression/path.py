@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array_arg, check_in_interval, check_int, check_nonnegative, check_positive
+from .._validation import check_array_arg, check_in_interval, check_int, check_nonnegative, check_positive, check_weights
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
 from .datafits import Quadratic
@@ -115,7 +115,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
     T, p = Y.shape[0], X.shape[1]
     W = None if coef_init is None else np.broadcast_to(
         check_array_arg(coef_init, "coef_init", shape=(p,), dtype=np.float64), (T, p))
-    sw = None if sample_weight is None else np.asarray(sample_weight, float)[None]
+    sw = None if sample_weight is None else check_weights(sample_weight, X.shape[0])[None]
     pens = [L1(float(a), None, bool(positive)) if l1_ratio == 1.0 else L1L2(float(a), float(l1_ratio), None,
                                                                             bool(positive)) for a in alphas]
     with enable_x64():

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import validate_data
 
-from .._validation import check_nonnegative, store_params
+from .._validation import check_nonnegative, store_params, validate_data_named
 from ..linalg.cache import compiled_entry
 from ._base import SparseLinearBase, check_common, check_sample_weight
 from .linear_models import Lasso
@@ -97,7 +96,7 @@ class PreconditionedLasso(RegressorMixin, SparseLinearBase):
         """Fit the preconditioned Lasso and map the coefficients back."""
         check_nonnegative(self.alpha, "alpha")
         check_common(self)
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_data_named(self, X, y, dtype=np.float64, y_numeric=True)
         sw = check_sample_weight(sample_weight, X)
         s = np.ones(X.shape[0]) if sw is None else sw
         if self.fit_intercept:

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import check_array_arg, check_int, check_weights
 from ..linalg.cache import compiled_entry
 from ..linalg.host import to_device
 from ._problem import Problem, design, is_design, padded_shape
@@ -291,25 +292,24 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     traced = _is_traced(X, y, w0, sample_weight)
     if is_sparse(X):
         X = as_csc(X, dtype=X.dtype if np.issubdtype(X.dtype, np.inexact) else np.float64)
-    else:
-        X = X if isinstance(X, jax.Array) else np.asarray(X)  # numpy stays on the host until the solver's copy
+    elif not isinstance(X, jax.Array):   # numpy stays on the host until the solver's copy
+        X = check_array_arg(X, "X", ndim=2, finite=not traced)
     if len(X.shape) != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")
     dtype = jax.dtypes.canonicalize_dtype(X.dtype if jnp.issubdtype(X.dtype, jnp.inexact) else float)
-    y = jnp.asarray(y, dtype)
+    if not isinstance(y, jax.Array):
+        y = check_array_arg(y, "y", ndim=1, allow_empty=True)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+    y = jnp.asarray(y, dtype) if isinstance(y, jax.Array) else np.asarray(y, dtype)
     if not traced:
-        if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
-            raise ValueError(f"tol must be a non-negative number (0: run to max_iter), got {tol!r}")
-        if int(max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter!r}")
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and 0 <= tol < np.inf):
+            raise ValueError(f"tol must be a finite non-negative number (0: run to max_iter), got {tol!r}")
+        check_int(max_iter, "max_iter", lower=1)
         if sample_weight is not None:
-            s = np.asarray(sample_weight)
-            if s.shape != (X.shape[0],):
-                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {s.shape}")
-            if np.any(s < 0) or not np.all(np.isfinite(s)) or s.sum() <= 0:
-                raise ValueError("sample_weight must be finite, non-negative and not all zero")
+            check_weights(sample_weight, X.shape[0])
     W0 = None if w0 is None else jnp.asarray(w0, dtype)[None]
     sw = None if sample_weight is None else jnp.asarray(sample_weight, dtype)[None]
     res = solve_batch(X, y[None], datafit, penalty, solver=solver, tol=tol, max_iter=max_iter, W0=W0,

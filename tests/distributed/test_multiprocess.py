@@ -22,8 +22,8 @@ import pytest
 from sparsestat.distributed import launch
 
 HERE = Path(__file__).parent
-WORKLOADS = ("kron_sbl_batch", "kron_sbl_global_array", "sbl_batch", "mcmc_chains", "ldp_nldp", "ldp_nldp_public", "ldp_iht", "ldp_stream",
-             "solve_batch_problems", "lasso_cv_folds")
+WORKLOADS = ("kron_sbl_batch", "kron_sbl_global_array", "sbl_batch", "mcmc_chains", "ldp_nldp", "ldp_nldp_public",
+             "ldp_iht", "ldp_stream", "solve_batch_problems", "lasso_cv_folds")
 SLOW_WORKLOADS = ("enet_cv_ratios",)
 
 
@@ -69,7 +69,8 @@ def test_distributed_variants_equal_one_process(tmp_path_factory):
 
 
 def test_launch_output_is_prefixed_and_exit_code_forwarded():
-    code = "import os, sys; print('hello from', os.environ['SPARSESTAT_PROCESS_ID']); sys.exit(int(os.environ['SPARSESTAT_PROCESS_ID']) * 5)"
+    code = ("import os, sys; k = int(os.environ['SPARSESTAT_PROCESS_ID']); print('hello from', k); "
+            "sys.exit(k * 5)")
     rc, text, _ = _launch(["-c", code], processes=3)
     assert rc == 5
     for k in range(3):
@@ -85,7 +86,8 @@ def test_dead_process_stops_the_others(mode):
     assert rc != 0
     assert "no error" not in text
     survivor = [ln for ln in text.splitlines() if ln.startswith("[0]")]
-    assert any("heartbeat" in ln or "DistributedError" in ln or "another task died" in ln for ln in survivor), text[-3000:]
+    said = ("heartbeat", "DistributedError", "another task died")
+    assert any(w in ln for ln in survivor for w in said), text[-3000:]
     if mode == "raise":
         assert "simulated failure in process 1" in text
     assert elapsed < 60, f"the survivors took {elapsed:.0f} s to stop"
@@ -110,7 +112,8 @@ def test_mismatched_blocks_name_the_process():
     for k in (0, 1):
         lines = [ln for ln in text.splitlines() if ln.startswith(f"[{k}]")]
         width = next(ln for ln in lines if "width:" in ln)
-        assert "ValueError" in width and "process 1 holds shape (2, 4)" in width and "process 0 holds shape (2, 3)" in width
+        assert "ValueError" in width and "process 1 holds shape (2, 4)" in width
+        assert "process 0 holds shape (2, 3)" in width
         dtype = next(ln for ln in lines if "dtype:" in ln)
         assert "ValueError" in dtype and "dtype float32" in dtype and "process 1" in dtype
         est = next(ln for ln in lines if "estimator:" in ln)

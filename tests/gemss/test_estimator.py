@@ -83,8 +83,10 @@ def test_nan_rows_warn_and_run(data):
     X = X.copy()
     X[0, :] = np.nan
     X[1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN.*missing='zero'"):   # refused by default
+        GEMSS(**SMALL).fit(X, y)
     with pytest.warns(RuntimeWarning, match="1 rows"):
-        m = GEMSS(**SMALL).fit(X, y)
+        m = GEMSS(**SMALL, missing="zero").fit(X, y)
     assert np.all(np.isfinite(m.means_))
     assert np.all(np.isfinite(m.predict(X)))
 
@@ -119,7 +121,9 @@ def test_bad_data(data):
     with pytest.raises(ValueError, match="infinity"):
         GEMSS(**SMALL).fit(Xi, y)
     with pytest.raises(ValueError, match="observed"):
-        GEMSS(**SMALL).fit(np.full_like(X, np.nan), y)
+        GEMSS(**SMALL, missing="zero").fit(np.full_like(X, np.nan), y)
+    with pytest.raises(ValueError, match="missing"):
+        GEMSS(**SMALL, missing="drop").fit(X, y)
     with pytest.raises(ValueError, match="logistic"):
         GEMSS(**{**SMALL, "likelihood": "logistic"}).fit(X, y)
 
