@@ -35,12 +35,12 @@ def _coef(rng, d, k):
 
 
 def _check(n_users, n_features, n_nonzero, noise):
-    if int(n_users) < 1 or int(n_features) < 1:
-        raise ValueError("n_users and n_features must be positive integers")
-    if not 1 <= int(n_nonzero) <= int(n_features):
-        raise ValueError(f"n_nonzero must be in [1, n_features], got {n_nonzero}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    from .._validation import check_int, check_nonnegative
+
+    check_int(n_users, "n_users", lower=1)
+    n_features = check_int(n_features, "n_features", lower=1)
+    check_int(n_nonzero, "n_nonzero", lower=1, upper=n_features)
+    check_nonnegative(noise, "noise")
 
 
 def make_ldp_users(n_users: int = 10000, n_features: int = 50, n_nonzero: int = 5, *, noise: float = 0.5,

@@ -34,12 +34,24 @@ def check_matrix(A, name: str) -> None:
         raise ValueError(f"{name} must be a 2-D matrix, got shape {shape}")
 
 
+def as_numeric(x, name: str):
+    """``x`` itself if it is a JAX array (or tracer); otherwise a numeric numpy array, or a TypeError
+    naming ``name`` (JAX's own message for strings or objects does not)."""
+    if isinstance(x, jax.Array):
+        return x
+    v = _value(x)
+    if v is None or v.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}"
+                        + (f" of dtype {v.dtype}" if v is not None else ""))
+    return v
+
+
 def check_nonneg_value(x, name: str, *, strict: bool = False) -> None:
     if not is_concrete(x):
         return
     v = _value(x)
     if v is None or v.dtype.kind not in "biuf":
-        return
+        raise TypeError(f"{name} must be a number, got {x!r}")
     bad = np.any(v <= 0) if strict else np.any(v < 0)
     if bad or np.any(np.isnan(v)):
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {v if v.ndim == 0 else 'an array with violations'}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._checks import check_greater, check_k, check_nonneg_value
+from ._checks import check_greater, check_k, check_nonneg_value, as_numeric
 
 __all__ = [
     "soft_threshold",
@@ -34,7 +34,7 @@ __all__ = [
 def soft_threshold(x: jax.Array, threshold) -> jax.Array:
     """sign(x) max(|x| - threshold, 0); for complex x, x max(1 - threshold/|x|, 0)."""
     check_nonneg_value(threshold, "threshold")
-    x = jnp.asarray(x)
+    x = jnp.asarray(as_numeric(x, "x"))
     if jnp.iscomplexobj(x):
         ax = jnp.abs(x)
         scale = jnp.maximum(1.0 - threshold / jnp.where(ax > 0, ax, 1.0), 0.0)
@@ -45,7 +45,7 @@ def soft_threshold(x: jax.Array, threshold) -> jax.Array:
 def hard_threshold(x: jax.Array, threshold) -> jax.Array:
     """x where |x| > threshold, else 0 (the prox of threshold^2/2 * 1[t != 0])."""
     check_nonneg_value(threshold, "threshold")
-    x = jnp.asarray(x)
+    x = jnp.asarray(as_numeric(x, "x"))
     return jnp.where(jnp.abs(x) > threshold, x, jnp.zeros_like(x))
 
 
@@ -57,7 +57,7 @@ def firm_threshold(x: jax.Array, lam, mu) -> jax.Array:
         jnp.all(jnp.asarray(mu) > jnp.asarray(lam))
     ):
         raise ValueError(f"mu must be > lam, got lam={lam}, mu={mu}")
-    x = jnp.asarray(x)
+    x = jnp.asarray(as_numeric(x, "x"))
     ax = jnp.abs(x)
     mid = jnp.sign(x) * mu * (ax - lam) / (mu - lam)
     return jnp.where(ax <= lam, jnp.zeros_like(x), jnp.where(ax > mu, x, mid))

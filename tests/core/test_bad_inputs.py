@@ -63,6 +63,11 @@ BAD = {
     "key": [("float", 1.5), ("string", "key"), ("wrong shape", np.zeros(3, np.uint32))],
     "position": [("nan", "nan"), ("inf", "inf"), ("strings", lambda v: np.full(np.shape(v), "a", dtype=object))],
     "above one": [("one", 1.0), ("below one", 0.5), ("nan", float("nan")), ("string", "a")],
+    "finite": [("nan", float("nan")), ("inf", float("inf")), ("string", "a")],
+    "count or zero": [("negative", -3), ("fraction", 2.5), ("string", "3")],
+    "correlation": [("above one", 1.5), ("below minus one", -1.5), ("nan", float("nan")), ("string", "a")],
+    "numeric": [("strings", lambda v: np.full(np.shape(v), "a", dtype=object))],
+    "threshold": [("negative", -1.0), ("nan", float("nan")), ("string", "a")],
 }
 
 
@@ -104,8 +109,35 @@ def _entries():
             return sample(lambda q: -0.5 * jnp.sum(q * q), init_position, rng_key=rng_key, progress_bar=False,
                           **{"num_samples": 8, "num_warmup": 4, **kw})
 
+    import sparsestat.datasets as ds
+    from sparsestat import linalg
+
     ldp = dict(x_clip_l2=1.8, x_clip=1.0, y_clip=2.0)
     return {
+        # datasets: the generators' sizes and hyperparameters
+        "make_correlated_regression": Entry(lambda **kw: ds.make_correlated_regression(**kw),
+                                            {"n_samples": ("count", 20), "n_features": ("count", 8),
+                                             "n_informative": ("count or zero", 3), "snr": ("positive", 3.0),
+                                             "rho": ("correlation", 0.5)}),
+        "make_sparse_classification": Entry(lambda **kw: ds.make_sparse_classification(**kw),
+                                            {"n_samples": ("count", 20), "n_features": ("count", 8),
+                                             "n_informative": ("count or zero", 3)}),
+        "make_ldp_users": Entry(lambda **kw: ds.make_ldp_users(**kw),
+                                {"n_users": ("count", 50), "n_features": ("count", 5), "n_nonzero": ("count", 2),
+                                 "noise": ("nonnegative", 0.5)}),
+        "make_multi_solution": Entry(lambda **kw: ds.make_multi_solution(**kw),
+                                     {"n_samples": ("count", 20), "n_features": ("count", 30),
+                                      "n_solutions": ("count", 2), "sparsity": ("count", 2),
+                                      "nan_ratio": ("unit", 0.0), "noise_std": ("nonnegative", 0.1)}),
+        "make_kronecker_sparse": Entry(lambda **kw: ds.make_kronecker_sparse([(4, 6), (3, 5)], [2, 2], **kw),
+                                       {"snr_db": ("finite", 20.0), "n_problems": ("count", 2)}),
+        # linalg: operators and solves
+        "linalg.Kronecker": Entry(lambda factors: linalg.Kronecker.from_factors(factors),
+                                  {"factors": ("factor", [H1, H2])}),
+        # an elementwise map: NaN in x gives NaN out, as in jnp; the threshold is checked
+        "linalg.soft_threshold": Entry(lambda x, threshold: linalg.soft_threshold(x, threshold),
+                                       {"x": ("numeric", np.ones(4)), "threshold": ("threshold", 0.5)}),
+
         "Lasso": Entry(_est(Lasso), {"X": ("matrix", X), "y": ("vector", Y), "alpha": ("nonnegative", 0.1),
                                      "tol": ("nonnegative", 1e-6), "max_iter": ("count", 100)}),
         "ElasticNet": Entry(_est(ElasticNet, alpha=0.1), {"X": ("matrix", X), "y": ("vector", Y),
