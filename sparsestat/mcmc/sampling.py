@@ -113,7 +113,8 @@ def _check_position_leaves(leaves, shapes, name):
         dt = leaf.dtype if isinstance(leaf, jax.Array) else np.asarray(leaf).dtype
         if dt == object or not jnp.issubdtype(dt, jnp.floating):
             raise TypeError(f"{name} leaves must be floating-point arrays; got dtype {dt}")
-        if not isinstance(leaf, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(leaf))):
+        # host values only: a device array would cost a read (its log density is checked at the start)
+        if not isinstance(leaf, jax.Array) and not np.all(np.isfinite(np.asarray(leaf))):
             raise ValueError(f"{name} contains NaN or infinity; start every chain at a finite position")
     if sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes) == 0:
         raise ValueError(f"{name} is empty (size 0)")
