@@ -223,6 +223,7 @@ def test_bad_input_is_refused_early_and_named(case, position):
     assert c.n == 0, f"{entry_name}({arg} = {label}) compiled {c} before refusing"
 
 
+@pytest.mark.slow   # each entry runs (and compiles) once: ~30 s cold in all
 @pytest.mark.parametrize("entry_name", sorted(ENTRIES))
 def test_good_arguments_are_accepted(entry_name):
     """The walk's good values are valid: only the one bad argument can be what is refused."""

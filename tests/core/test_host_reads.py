@@ -37,6 +37,7 @@ def test_single_fits_read_a_constant_handful():
     assert reads(lambda: SparseLogisticRegression(alpha=0.001, tol=1e-10).fit(X, y > 0)) <= 8
 
 
+@pytest.mark.slow  # 9 s cold; single fits' reads stay in the default tier
 def test_a_path_is_one_program():
     X, y = _data(60, 100)
     # 5 or 40 alphas: the same reads (one transfer of the results, then the intercepts' inputs)
