@@ -127,6 +127,8 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
         instead of waiting in JAX's shutdown barrier for partners that wait on it: they then fail in
         their next collective rather than after a timeout.
 
+    Notes
+    -----
     Once connected, every process takes part in one barrier, so that a partner's failure later shows
     up in the next collective (the CPU collectives are set up while everyone is alive).
     """
