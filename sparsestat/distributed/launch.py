@@ -17,9 +17,13 @@ import sys
 import threading
 import time
 
-from ..linalg.multiprocess import ENV_COORDINATOR, ENV_CPU, ENV_NUM_PROCESSES, ENV_PROCESS_ID, ENV_TIMEOUT
+from ..linalg.multiprocess import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID, ENV_TIMEOUT
 
 __all__ = ["launch", "free_port"]
+
+# pin, then become the command: affinity survives exec, and no thread exists yet to escape it (numpy's
+# BLAS pool, started at import, would keep the old affinity if the process pinned itself later)
+_PIN_AND_EXEC = "import os, sys; os.sched_setaffinity(0, {int(sys.argv[1])}); os.execvp(sys.argv[2], sys.argv[2:])"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,9 +63,8 @@ def launch(command, processes: int, *, port: int | None = None, timeout_s: float
     grace_s : float
         After the first failure, how long the others may run to report before they are stopped.
     pin_cpus : bool
-        Bind process k to CPU core k (mod the number of cores): one core each, for throughput runs. Each
-        process binds itself in :func:`~sparsestat.distributed.initialize` (``SPARSESTAT_CPU``), before
-        JAX starts its threads.
+        Bind process k to CPU core k (mod the number of cores): one core each, for throughput runs. The
+        binding is set before the command starts, so every thread it creates (BLAS, XLA) inherits it.
     env : dict, optional
         Extra environment variables for every process.
     out : text stream, optional
@@ -92,11 +95,12 @@ def launch(command, processes: int, *, port: int | None = None, timeout_s: float
                      "PYTHONUNBUFFERED": "1"})
         if timeout_s is not None:
             penv[ENV_TIMEOUT] = str(timeout_s)
-        if pin_cpus:
-            # the process pins itself in initialize(), before JAX starts its threads (no preexec_fn:
-            # running Python between fork and exec is unsafe once JAX has threads)
-            penv[ENV_CPU] = str(k % ncpu)
-        p = subprocess.Popen(command, env=penv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        argv = command
+        if pin_cpus and hasattr(os, "sched_setaffinity"):
+            # a small interpreter pins itself and execs the command (no preexec_fn: running Python
+            # between fork and exec is unsafe once this process has JAX's threads)
+            argv = [sys.executable, "-c", _PIN_AND_EXEC, str(k % ncpu), *command]
+        p = subprocess.Popen(argv, env=penv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              bufsize=1, start_new_session=True)
         procs.append(p)
         t = threading.Thread(target=_forward, args=(p.stdout, f"[{k}] ", out, lock), daemon=True)

@@ -47,14 +47,12 @@ __all__ = [
     "ENV_NUM_PROCESSES",
     "ENV_PROCESS_ID",
     "ENV_TIMEOUT",
-    "ENV_CPU",
 ]
 
 ENV_COORDINATOR = "SPARSESTAT_COORDINATOR"
 ENV_NUM_PROCESSES = "SPARSESTAT_NUM_PROCESSES"
 ENV_PROCESS_ID = "SPARSESTAT_PROCESS_ID"
 ENV_TIMEOUT = "SPARSESTAT_DISTRIBUTED_TIMEOUT"
-ENV_CPU = "SPARSESTAT_CPU"
 
 _META_LEN = 12          # ndim, dtype code, up to 10 dimensions
 _DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -152,10 +150,6 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
         raise ValueError(f"num_processes must be >= 1, got {num_processes}")
     if num_processes is not None and process_id is not None and process_id >= num_processes:
         raise ValueError(f"process_id={process_id} must be below num_processes={num_processes}")
-    cpu = _env_int(ENV_CPU)
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        # `sparsestat launch --pin-cpus`: one core for this process, set before JAX starts its threads
-        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
     if jax.config.jax_cpu_collectives_implementation in (None, "none", ""):
         # CPU collectives across processes need an implementation; gloo ships with jaxlib
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
