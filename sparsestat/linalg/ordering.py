@@ -31,7 +31,11 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-__all__ = ["after", "eigh_each"]
+__all__ = ["after", "eigh_each", "LAPACK_UNSPLIT_BATCH"]
+
+# jaxlib (<= 0.10) splits a batched LAPACK call of more than this many problems over XLA:CPU's intra-op
+# pool and blocks the calling pool thread until the pieces finish; at most this many are never split
+LAPACK_UNSPLIT_BATCH = 128
 
 
 def after(x, *deps):

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from ..linalg.ordering import LAPACK_UNSPLIT_BATCH
 from ..linalg.shapes import next_pow2
 from ._checks import MeanCov, check_max_shrinks, check_nu
 from ._compile import ProgramCache
@@ -178,11 +179,6 @@ def _state_specs(state, batch_spec, rep_spec):
         chain = jax.tree_util.tree_map(lambda _: batch_spec, state._replace(schedule=None))
         return chain._replace(schedule=jax.tree_util.tree_map(lambda _: rep_spec, state.schedule))
     return jax.tree_util.tree_map(lambda _: batch_spec, state)
-
-
-# jaxlib (<= 0.10) splits a batched LAPACK call of more than this many problems over XLA:CPU's intra-op
-# pool and blocks the calling pool thread until the pieces finish (see linalg.ordering)
-LAPACK_UNSPLIT_BATCH = 128
 
 
 def _in_sub_blocks(run_chunk, n_chains: int):

@@ -157,6 +157,37 @@ def ldp_nldp():
 
 
 @workload
+def new_values_compile_nothing():
+    """A distributed fit with a new epsilon (LDP) or alpha (solve_batch) compiles nothing on any process,
+    the collectives included: each process reports its count, every count must be 0."""
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from sparsestat.privacy import LDPSparseRegression
+    from sparsestat.regression import L1, Quadratic, solve_batch
+    from tests._compiles import count_compiles
+
+    X, y = _ldp_data()
+    lo, hi = split(X.shape[0])
+    Xr, _ = _regression_data()
+    Y = np.random.default_rng(2).standard_normal((5, Xr.shape[0]))
+    plo, phi = split(5)
+
+    def fits(eps, alpha):
+        LDPSparseRegression(eps, x_clip_l2=2.0, x_clip=1.0, y_clip=2.0, lam=0.05, random_state=11,
+                            distributed=True).fit(X[lo:hi], y[lo:hi])
+        with enable_x64():
+            solve_batch(Xr, Y[plo:phi], Quadratic(), L1(np.full(phi - plo, alpha)), distributed=True)
+
+    fits(4.0, 0.1)                              # compiles the shapes
+    with count_compiles() as c:
+        fits(2.5, 0.07)
+        fits(7.0, 0.2)
+    counts = dist.allgather_blocks(np.array([c.n]), "the compile counts")
+    return counts.astype(float), np.zeros_like(counts, dtype=float)
+
+
+@workload
 def ldp_nldp_public():
     from sparsestat.privacy import LDPSparseRegression
 
