@@ -52,6 +52,20 @@ def check_sklearn_options(est, n_features=None):
         raise TypeError(f"copy_X must be a bool, got {est.copy_X!r}")
 
 
+def check_input_layout(X, check_input, sample_weight=None, precompute=False):
+    """scikit-learn's contract for ``check_input=False``: the caller promises X already in the
+    coordinate-descent layout (Fortran-ordered when dense), and scikit-learn's solver raises a
+    ValueError on a C-ordered X that it would read directly (no sample weights, no Gram matrix).
+    sparsestat would compute the right answer anyway; it raises the same error so that code written
+    against either library meets the same contract. ``check_input=True`` accepts every layout."""
+    if check_input or issparse(X) or sample_weight is not None or precompute is not False:
+        return
+    X = np.asarray(X)
+    if X.ndim == 2 and not X.flags.f_contiguous:
+        raise ValueError("X must be Fortran-ordered (np.asfortranarray(X)) when check_input=False: "
+                         "check_input=False promises data in the solver's layout, as in scikit-learn")
+
+
 def check_gram(est, X, sw):
     """A user Gram matrix (``precompute``) must be X_c^T diag(s) X_c for the data being fitted:
     one entry is checked (scikit-learn's test, same tolerances)."""

@@ -11,7 +11,7 @@ from sklearn.base import RegressorMixin
 
 from .._validation import check_in_interval, check_int, check_nonnegative, check_scalar_arg, store_params
 from ..linalg.cache import compiled_entry
-from ._base import SparseLinearBase, check_common, check_gram, check_sklearn_options
+from ._base import SparseLinearBase, check_common, check_gram, check_input_layout, check_sklearn_options
 from .datafits import Quadratic
 from .penalties import L0, L1, L1L2, MCP, SCAD
 
@@ -190,7 +190,10 @@ class Lasso(RegressorMixin, SparseLinearBase):
     @compiled_entry
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit on X (n_samples, n_features; dense or scipy.sparse), y (n_samples,) or (n_samples, n_targets).
-        ``check_input`` is accepted for scikit-learn compatibility; the input is always checked."""
+        ``check_input=False`` keeps scikit-learn's contract: a dense X read directly by the solver (no
+        sample weights, no Gram matrix) must be Fortran-ordered, else a ValueError; the input is
+        validated either way."""
+        check_input_layout(X, check_input, sample_weight, self.precompute)
         _fit_penalised(self, X, y, sample_weight)
         if float(self.alpha) != 0.0:
             self.dual_gap_ = self.certificate_

@@ -8,6 +8,7 @@ import numpy as np
 from .._validation import check_array_arg, check_in_interval, check_int, check_nonnegative, check_positive, check_weights
 from ..linalg.cache import compiled_entry
 from ..linalg.precision import enable_x64
+from ._base import check_input_layout
 from .datafits import Quadratic
 from .penalties import L1, L1L2
 from .sparse_design import as_csc, is_sparse
@@ -83,7 +84,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
         The grid size under scikit-learn's older name (used when ``alphas`` is None).
     precompute, Xy, copy_X, verbose, check_input : scikit-learn's options, accepted: the solution does
         not depend on them (the solver forms the Gram blocks it needs; X is never modified; the input is
-        always checked).
+        always checked). ``check_input=False`` keeps scikit-learn's contract: a dense X that its solver
+        would read directly (no Gram matrix, no sample weights) must be Fortran-ordered, else a ValueError.
     coef_init : array (n_features,), optional
         Warm start at the first alpha.
     positive : bool
@@ -100,6 +102,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
     from ._problem import design
     from .solve_path import solve_path
 
+    if not check_input and isinstance(precompute, str) and precompute == "auto" and np.ndim(X) == 2:
+        precompute = X.shape[0] > X.shape[1]                 # scikit-learn's resolution of "auto"
+    check_input_layout(X, check_input, sample_weight, precompute)
     X = as_csc(X) if is_sparse(X) else check_array_arg(X, "X", ndim=2, dtype=np.float64)
     y = check_array_arg(y, "y", ndim=(1, 2), dtype=np.float64)
     if y.shape[0] != X.shape[0]:

@@ -15,8 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 DELIBERATE = {
-    "test_check_input_false": "expects a ValueError for C-ordered X with check_input=False (a limit of "
-                              "scikit-learn's Cython solver); sparsestat always checks and accepts any layout",
     "test_enet_copy_X_False_check_input_False": "expects X centred in place with copy_X=False; sparsestat never "
                                                 "modifies the caller's X (it is copied to the device)",
     "test_lassoCV_does_not_set_precompute[True-True]": "monkeypatches scikit-learn's internal module",

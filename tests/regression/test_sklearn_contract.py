@@ -54,3 +54,21 @@ def test_tol_zero_runs_to_max_iter():
         warnings.simplefilter("error")
         ref = Lasso(alpha=0.05, tol=1e-12, max_iter=5000).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-8)
+
+
+def test_check_input_false_keeps_sklearns_layout_contract():
+    """check_input=False promises a Fortran-ordered dense X: the same fit as check_input=True when
+    kept, scikit-learn's ValueError when broken (X read directly: no sample weights, no Gram)."""
+    from sparsestat.regression import enet_path
+    X, y, _ = problem(60, 100, seed=3)
+    ref = ElasticNet(alpha=0.05).fit(X, y)
+    fast = ElasticNet(alpha=0.05).fit(np.asfortranarray(X), y, check_input=False)
+    np.testing.assert_array_equal(fast.coef_, ref.coef_)
+    with pytest.raises(ValueError, match="Fortran"):
+        ElasticNet(alpha=0.05).fit(np.ascontiguousarray(X), y, check_input=False)
+    with pytest.raises(ValueError, match="Fortran"):
+        enet_path(np.ascontiguousarray(X), y, alphas=[0.2, 0.05], check_input=False)   # n < p: no Gram
+    # where scikit-learn's solver reads a weighted copy or the Gram matrix, any layout is accepted
+    w = ElasticNet(alpha=0.05).fit(X, y, sample_weight=np.ones(60), check_input=False)
+    np.testing.assert_allclose(w.coef_, ref.coef_, atol=1e-8)
+    ElasticNet(alpha=0.05, precompute=True).fit(X, y, check_input=False)
