@@ -1,6 +1,7 @@
 """AGESS adaptation: the shared schedule, the background estimates and the AirMCMC refreshes.
 
-* Background update after every move, with w_i = i^-kappa, kappa = max(2/3, 1 - P^(-1/3)):
+* Background update after every move, with w_i = i^-kappa (default kappa = 1, equal weights over the
+  whole history; the reference's max(2/3, 1 - P^(-1/3)) with ``kappa="reference"``):
   Sigma_bg <- (1 - w) Sigma_bg + w (x - mu_bg)(x - mu_bg)^T (old mean; an O(P^2) rank-one Cholesky
   update of L_bg with ``cov_update="rank1"``), then mu_bg <- (1 - w) mu_bg + w x.
 * AirMCMC refresh (Chimisov, Latuszynski & Roberts 2018, "adapt increasingly rarely"): when i == N,
@@ -21,7 +22,7 @@ import numpy as np
 from jax import lax
 
 from ..linalg.solve import chol_update_vectorized, cholesky
-from .agess_config import AGESSParams
+from .agess_config import AGESSParams, adaptation_weight_exponent
 
 __all__ = ["Schedule", "new_schedule", "advance", "is_refresh", "update_background", "refresh",
            "adaptation_weight_exponent", "refresh_times", "freeze"]
@@ -48,11 +49,6 @@ def new_schedule(rng_key) -> Schedule:
     key = jax.random.PRNGKey(0) if rng_key is None else rng_key
     two = jnp.asarray(2, jnp.int32)
     return Schedule(two, two, two, key, jnp.zeros((), bool))
-
-
-def adaptation_weight_exponent(p: int) -> float:
-    """kappa = max(2/3, 1 - P^(-1/3)) (weights w_i = i^-kappa)."""
-    return max(2.0 / 3.0, 1.0 - p ** (-1.0 / 3.0))
 
 
 def _int_pow_floor(n, beta):
@@ -91,12 +87,12 @@ def is_refresh(schedule: Schedule, prm: AGESSParams):
     return at_time | ((i == prm.freeze_after + 1) & ~schedule.frozen)
 
 
-def update_background(x_new, mu_bg, chol_bg, schedule: Schedule, cov_update: str):
-    """(mu_bg, chol_bg) after one draw ``x_new`` (old mean in the covariance update); unchanged once
-    frozen. ``chol_bg`` is the Cholesky factor (``"rank1"``) or the covariance (``"refactor"``)."""
-    p, dtype = x_new.shape[0], x_new.dtype
-    kappa = adaptation_weight_exponent(p)
-    w = jnp.power(schedule.iteration.astype(dtype), -kappa)
+def update_background(x_new, mu_bg, chol_bg, schedule: Schedule, cov_update: str, kappa):
+    """(mu_bg, chol_bg) after one draw ``x_new`` (old mean in the covariance update), with weight
+    w_i = i^-kappa; unchanged once frozen. ``chol_bg`` is the Cholesky factor (``"rank1"``) or the
+    covariance (``"refactor"``)."""
+    dtype = x_new.dtype
+    w = jnp.power(schedule.iteration.astype(dtype), -jnp.asarray(kappa, dtype))
     r = x_new - mu_bg
     if cov_update == "rank1":
         chol_new = chol_update_vectorized(jnp.sqrt(1.0 - w) * chol_bg, jnp.sqrt(w) * r)

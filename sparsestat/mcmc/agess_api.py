@@ -42,7 +42,7 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
           epsilon: float | None = None, single_step_prop: float = 0.05, burnin: float = 0.5,
           beta: float = 0.5, t_dist: bool = True, shared_move_type: bool = True, cov_update: str = "rank1",
           max_shrinks: int = 100, variant: str = "package", freeze_after: int | None = None,
-          sweep_only_until: float | None = None) -> AGESSAlgorithm:
+          sweep_only_until: float | None = None, kappa: float | str | None = None) -> AGESSAlgorithm:
     """Adaptive generalized elliptical slice sampler.
 
     Parameters
@@ -82,6 +82,13 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
         Freeze the adaptation (see :func:`~sparsestat.mcmc.freeze`) after this many steps (None: never).
     sweep_only_until : float or None
         Override the length of the initial sweep-only phase (iterations i < this are sweeps).
+    kappa : None, "reference" or float in (1/2, 1]
+        Exponent of the background weights w_i = i^-kappa. None: 1, equal weights over the whole history
+        (Haario et al.'s adaptive Metropolis estimate). "reference": the reference's
+        max(2/3, 1 - P^(-1/3)), which forgets faster; in high dimension its short memory (~i^kappa
+        iterations) holds too few effective draws for a P x P covariance and the estimate collapses onto
+        the directions the chain has explored (62-d correlated logistic posterior, 5,000 + 5,000
+        iterations: min bulk ESS 34 with "reference", 1,193 with 1).
 
     Returns
     -------
@@ -104,7 +111,7 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
         num_steps=num_steps, mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,
         burnin=burnin, beta=beta, t_dist=t_dist, shared_move_type=shared_move_type, cov_update=cov_update,
         max_shrinks=max_shrinks, variant=variant, freeze_after=freeze_after, sweep_only_until=sweep_only_until,
-        _stacklevel=2)
+        kappa=kappa, _stacklevel=2)
     kernel = agess_kernel.build_kernel(config)
 
     def _params(position):

@@ -34,7 +34,8 @@ class AGESSParams(NamedTuple):
     mean0 (P,), chol0 (P, P): initial adaptive parameters (chol0 = chol cov0); fixed_mean (P,): the
     fixed component's mean (mean0; zeros for ``variant="case_study"``); nu, epsilon, single_step_prop,
     beta: as in :func:`~sparsestat.mcmc.agess`; sweep_only_until: the sweep-only phase lasts while
-    i < this; max_shrinks: shrink cap; freeze_after: freeze after this many steps (``NEVER``: never).
+    i < this; max_shrinks: shrink cap; freeze_after: freeze after this many steps (``NEVER``: never);
+    kappa: exponent of the background weights w_i = i^-kappa.
     """
 
     mean0: jax.Array
@@ -47,6 +48,7 @@ class AGESSParams(NamedTuple):
     beta: float
     max_shrinks: int
     freeze_after: int
+    kappa: float
 
 
 def _check_prob(value, name):
@@ -64,11 +66,34 @@ def _check_int(value, name, lo, *, allow_none=False):
     return int(value)
 
 
+DEFAULT_KAPPA = 1.0
+
+
+def adaptation_weight_exponent(p: int) -> float:
+    """The reference's kappa = max(2/3, 1 - P^(-1/3)) (weights w_i = i^-kappa; ``kappa="reference"``)."""
+    return max(2.0 / 3.0, 1.0 - p ** (-1.0 / 3.0))
+
+
+def _check_kappa(kappa):
+    """None -> the default (1: equal weights over the whole history); "reference" -> the reference's
+    P-dependent exponent; a float in (1/2, 1] (the stochastic-approximation conditions: sum w_i = inf,
+    sum w_i^2 < inf)."""
+    if kappa is None:
+        return DEFAULT_KAPPA
+    if isinstance(kappa, str):
+        if kappa != "reference":
+            raise ValueError(f"kappa must be None, 'reference' or a float in (0.5, 1]; got {kappa!r}")
+        return kappa
+    if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not (0.5 < kappa <= 1.0):
+        raise ValueError(f"kappa must be None, 'reference' or a float in (0.5, 1]; got {kappa!r}")
+    return float(kappa)
+
+
 def agess_setup(*, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0, epsilon: float | None = None,
                 single_step_prop: float = 0.05, burnin: float = 0.5, beta: float = 0.5, t_dist: bool = True,
                 shared_move_type: bool = True, cov_update: str = "rank1", max_shrinks: int = 100,
                 variant: str = "package", freeze_after: int | None = None,
-                sweep_only_until: float | None = None, _stacklevel: int = 1):
+                sweep_only_until: float | None = None, kappa: float | str | None = None, _stacklevel: int = 1):
     """Validate the options of :func:`~sparsestat.mcmc.agess` (same names and meanings).
 
     Returns
@@ -102,6 +127,7 @@ def agess_setup(*, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0, epsilon
     num_steps = _check_int(num_steps, "num_steps", 2)
     max_shrinks = check_max_shrinks(max_shrinks)
     freeze_after = _check_int(freeze_after, "freeze_after", 0, allow_none=True)
+    kappa = _check_kappa(kappa)
     if epsilon == 0.0:
         warnings.warn("epsilon = 0 drops the fixed kernel component the ergodicity argument relies on",
                       UserWarning, stacklevel=_stacklevel + 1)
@@ -115,7 +141,8 @@ def agess_setup(*, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0, epsilon
     def params_for(p, dtype) -> AGESSParams:
         mu0, l0 = mc.resolve(p, dtype, dense=True)
         fixed_mu = jnp.zeros_like(mu0) if variant == "case_study" else mu0
-        return AGESSParams(mu0, l0, fixed_mu, nu, epsilon, ssp, sweep_only_until, beta, max_shrinks, freeze)
+        k = adaptation_weight_exponent(p) if kappa == "reference" else kappa
+        return AGESSParams(mu0, l0, fixed_mu, nu, epsilon, ssp, sweep_only_until, beta, max_shrinks, freeze, k)
 
     params_for.check_dim = mc.check_dim
     return config, params_for

@@ -98,7 +98,7 @@ def _chain_update(key, position, lp, mu_bg, chol_bg, mu_k, chol_k, schedule, mov
     else:
         xn, lpn, evals, theta, s, capped = gess(key)
 
-    mu_bg, chol_bg = update_background(xn, mu_bg, chol_bg, schedule, cfg.cov_update)
+    mu_bg, chol_bg = update_background(xn, mu_bg, chol_bg, schedule, cfg.cov_update, prm.kappa)
     refreshing = is_refresh(schedule, prm)
     mu_k, chol_k = refresh(refreshing, mu_bg, chol_bg, mu_k, chol_k, cfg.cov_update)
     info = MCMCInfo(evals, move, theta, s, refreshing, capped)

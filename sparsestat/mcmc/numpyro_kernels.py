@@ -220,7 +220,7 @@ class AGESS(_EllipticalKernel):
     Parameters
     ----------
     model, potential_fn, init_strategy, max_shrinks : as in :class:`GESS`.
-    mean0, cov0, nu, epsilon, single_step_prop, beta, t_dist : see :func:`sparsestat.mcmc.agess`.
+    mean0, cov0, nu, epsilon, single_step_prop, beta, t_dist, kappa : see :func:`sparsestat.mcmc.agess`.
     burnin : float in [0, 1), default 0.5
         Fraction of ``num_steps`` that sizes the sweep-only phase (nothing is discarded by it; numpyro
         discards ``num_warmup``).
@@ -236,10 +236,10 @@ class AGESS(_EllipticalKernel):
 
     def __init__(self, model=None, potential_fn=None, *, mean0=0.0, cov0=1.0, nu=6.0, epsilon=0.05,
                  single_step_prop=0.05, beta=0.5, t_dist=True, adapt_during_sampling=True,
-                 init_strategy=init_to_uniform, max_shrinks=100, burnin=0.5, num_steps=None):
+                 init_strategy=init_to_uniform, max_shrinks=100, burnin=0.5, num_steps=None, kappa=None):
         super().__init__(model, potential_fn, init_strategy=init_strategy, max_shrinks=max_shrinks)
         self._opts = dict(mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,
-                          burnin=burnin, beta=beta, t_dist=t_dist, max_shrinks=max_shrinks)
+                          burnin=burnin, beta=beta, t_dist=t_dist, max_shrinks=max_shrinks, kappa=kappa)
         self._adapt_during_sampling = bool(adapt_during_sampling)
         # validate the options now (errors at construction, not at run); the static part fixes the program
         self._config, _ = agess_setup(num_steps=2 if num_steps is None else num_steps, _stacklevel=2,

@@ -112,3 +112,34 @@ def test_move_frequencies_and_initial_phase_p12():
     after = np.bincount(moves[i >= 100], minlength=3)
     expected = after.sum() * np.array([0.90, 0.05, 0.05])
     assert stats.chisquare(after, expected).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("kappa", [None, "reference", 0.8])
+def test_background_mean_follows_the_configured_weights(kappa):
+    """mu_bg after 300 steps equals the recursion mu <- (1 - w_i) mu + w_i x_i over the emitted states,
+    w_i = i^-kappa (default 1: the running mean of mu0 and every state; "reference": the reference's
+    max(2/3, 1 - P^(-1/3))), to 1e-12."""
+    p, n = 12, 300
+    k = {None: 1.0, "reference": adaptation_weight_exponent(p), 0.8: 0.8}[kappa]
+    with enable_x64():
+        alg = agess(lambda x: -0.5 * jnp.sum((x - 1.0) ** 2 / jnp.linspace(0.5, 4.0, p)), num_steps=n, kappa=kappa)
+        state = alg.init(jnp.zeros(p), jax.random.PRNGKey(0))
+
+        def body(st, key):
+            st, _ = alg.step(key, st)
+            return st, st.position
+
+        final, xs = jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.PRNGKey(1), n)))(state)
+        mu = np.zeros(p)
+        for i, x in enumerate(np.asarray(xs), start=2):
+            w = i ** (-k)
+            mu = (1 - w) * mu + w * x
+    np.testing.assert_allclose(np.asarray(final.mu_bg), mu, rtol=0, atol=1e-12)
+    if kappa is None:   # equal weights: the running mean of the start mean (0) and the states
+        np.testing.assert_allclose(mu, np.asarray(xs).sum(0) / (n + 1), atol=1e-12)
+
+
+def test_kappa_is_checked():
+    for bad in (0.5, 1.2, "fast", True):
+        with pytest.raises(ValueError, match="kappa"):
+            agess(lambda x: -0.5 * x @ x, num_steps=10, kappa=bad)

@@ -1,0 +1,209 @@
+"""AGESS against numpyro NUTS, head to head (issue 21): same log density, same starts, 4 chains, float64.
+
+Targets: Bayesian logistic regressions on data sets that ship with scikit-learn (breast cancer, 31
+coefficients; digits, 62 strongly correlated coefficients), the horseshoe regression, and the
+non-differentiable ReLU-logistic (where NUTS does not apply: AGESS against sparsestat's ESS with the
+prior). Every (target, sampler) runs in a fresh process, twice with different keys: the first call is
+the cold figure (compilation included), the second the warm one; the warm draws give the ESS.
+
+Metrics: min bulk ESS over the coordinates (ArviZ's rank-normalised estimator, via
+``sparsestat.mcmc.bulk_ess``), max split R-hat, ESS per second (warm and cold), evaluations (AGESS:
+log-density calls; NUTS: leapfrog steps, i.e. gradient evaluations) and ESS per 1,000 of them, the
+largest posterior-mean difference between the samplers in posterior sd (NUTS's), and for AGESS the
+microseconds per evaluation against the compiled density's own cost (one chain and 4 chains batched,
+inside a compiled loop).
+
+    python -m benchmarks mcmc_nuts [--targets breast_cancer,digits,horseshoe,relu]
+        [--agess-warmup 10000] [--agess-samples 10000] [--nuts-warmup 1000] [--nuts-samples 2000]
+        [--out benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from ._timing import machine_info
+
+CHAINS = 4
+TARGETS = ("breast_cancer", "digits", "horseshoe", "relu")
+
+
+def _target(name):
+    from sparsestat.datasets import mcmc_targets as T
+
+    if name in ("breast_cancer", "digits"):
+        return T.real_logistic(name)
+    if name == "horseshoe":
+        return T.horseshoe(p=20)          # 42 dims (beta, log lambda, log tau, log sigma)
+    if name == "relu":
+        return T.relu_logistic(10)
+    raise ValueError(f"unknown target {name!r}; valid: {', '.join(TARGETS)}")
+
+
+def _density_cost(logdensity, x0, n=4000):
+    """Microseconds per evaluation of the compiled density inside a compiled loop: one chain, and 4
+    chains batched (per chain)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loop(f, x):
+        def body(c):
+            i, x, acc = c
+            v = f(x)
+            return i + 1, x + 1e-12 * jnp.sum(v), acc + jnp.sum(v)
+        return jax.lax.while_loop(lambda c: c[0] < n, body, (0, x, jnp.zeros((), x.dtype)))[2]
+
+    out = []
+    for f, x in ((logdensity, x0[0]), (jax.vmap(logdensity), x0)):
+        g = jax.jit(lambda x, f=f: loop(f, x))
+        g(x).block_until_ready()
+        t0 = time.perf_counter()
+        g(x).block_until_ready()
+        out.append(1e6 * (time.perf_counter() - t0) / n / (1 if x.ndim == 1 else x.shape[0]))
+    return out
+
+
+def _worker(target, sampler, warmup, samples, seed, out_path):
+    import jax
+    import jax.numpy as jnp
+
+    from sparsestat.linalg import enable_x64
+    from sparsestat.mcmc import sample
+
+    warnings.simplefilter("ignore")
+    res = {}
+    with enable_x64():
+        tgt = _target(target)
+        x0 = jnp.asarray(0.1 * np.random.default_rng(seed).standard_normal((CHAINS, tgt.dim)))
+        for run, key in (("cold", seed + 1), ("warm", seed + 2)):
+            t0 = time.perf_counter()
+            if sampler == "nuts":
+                from numpyro.infer import MCMC, NUTS
+
+                mc = MCMC(NUTS(potential_fn=lambda b: -tgt.logdensity(b)), num_warmup=warmup,
+                          num_samples=samples, num_chains=CHAINS, chain_method="vectorized", progress_bar=False)
+                mc.run(jax.random.PRNGKey(key), init_params=x0, extra_fields=("num_steps",))
+                x = np.asarray(jax.block_until_ready(mc.get_samples(group_by_chain=True)))
+                # numpyro's run returns before the device finishes: the timer stops after the draws exist
+                wall = time.perf_counter() - t0
+                steps = np.asarray(mc.get_extra_fields(group_by_chain=True)["num_steps"], np.float64)
+                evals, evals_draws, run_s = None, float(steps.sum()), wall
+            else:
+                kw = dict(kernel="ess", mean=0.0, cov=1.0) if sampler == "ess" else {}
+                f = tgt.logdensity
+                if sampler == "ess":   # ESS samples the likelihood against its N(0, I) prior
+                    f = (lambda b, g=tgt.logdensity: g(b) + 0.5 * b @ b)
+                r = sample(f, x0, num_warmup=warmup, num_samples=samples, num_chains=CHAINS,
+                           rng_key=jax.random.PRNGKey(key), progress_bar=False, **kw)
+                wall = time.perf_counter() - t0
+                x = r.samples
+                evals = float(r.num_evals.sum() + r.warmup_num_evals.sum())
+                evals_draws, run_s = float(r.num_evals.sum()), r.run_time
+            res[run] = {"wall_s": wall, "run_s": run_s, "evals": evals, "evals_draws": evals_draws}
+        if sampler == "agess":
+            res["density_us"] = _density_cost(tgt.logdensity, x0)
+    np.save(out_path, x)
+    with open(out_path + ".json", "w") as fh:
+        json.dump(res, fh)
+
+
+def _one(target, sampler, warmup, samples, seed):
+    """Run a (target, sampler) pair in a fresh process; (draws, metrics)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "draws.npy")
+        cmd = [sys.executable, "-m", "benchmarks.bench_mcmc_nuts", "--worker", target, sampler, str(warmup),
+               str(samples), str(seed), path]
+        subprocess.run(cmd, check=True, env=dict(os.environ, SPARSESTAT_NO_PROGRESS="1"))
+        x = np.load(path)
+        with open(path + ".json") as fh:
+            return x, json.load(fh)
+
+
+def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0):
+    from sparsestat.mcmc.diagnostics import bulk_ess, split_rhat
+
+    rows, checks = [], []
+    for target in targets:
+        samplers = ("agess", "ess") if target == "relu" else ("agess", "nuts")
+        draws = {}
+        for s in samplers:
+            w, n = (nuts_warmup, nuts_samples) if s == "nuts" else (agess_warmup, agess_samples)
+            x, m = _one(target, s, w, n, seed)
+            draws[s] = x
+            ess = bulk_ess(x)
+            warm, cold = m["warm"], m["cold"]
+            evals = warm["evals"] if warm["evals"] is not None else warm["evals_draws"] * (w + n) / n
+            row = {"target": target, "dim": x.shape[-1], "sampler": s, "warm-up + draws": f"{w} + {n}",
+                   "min bulk ESS": float(ess.min()), "max R-hat": float(np.max(split_rhat(x))),
+                   "warm s": warm["wall_s"], "cold s": cold["wall_s"],
+                   "ESS/s warm": float(ess.min()) / warm["wall_s"], "ESS/s cold": float(ess.min()) / cold["wall_s"],
+                   "evals/iter": evals / (CHAINS * (w + n)), "ESS per 1k evals": 1000 * float(ess.min()) / evals}
+            if "density_us" in m:
+                row["us/eval"] = 1e6 * warm["run_s"] / evals
+                row["density us (1 chain / 4 batched)"] = "{:.2f} / {:.2f}".format(*m["density_us"])
+            rows.append(row)
+            print("row:", row, flush=True)
+        ref = "nuts" if "nuts" in draws else None
+        if ref:
+            a, b = draws["agess"].reshape(-1, draws["agess"].shape[-1]), draws[ref].reshape(-1, draws[ref].shape[-1])
+            z = np.abs(a.mean(0) - b.mean(0)) / b.std(0)
+            ra = {r["sampler"]: r for r in rows if r["target"] == target}
+            checks.append({"target": target, "AGESS/NUTS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["nuts"]["ESS/s warm"],
+                           "AGESS/NUTS ESS/s cold": ra["agess"]["ESS/s cold"] / ra["nuts"]["ESS/s cold"],
+                           "AGESS/NUTS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["nuts"]["ESS per 1k evals"],
+                           "max |mean diff| / sd": float(z.max())})
+        else:
+            ra = {r["sampler"]: r for r in rows if r["target"] == target}
+            checks.append({"target": target, "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
+                           "AGESS/ESS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["ess"]["ESS per 1k evals"]})
+    return rows, checks
+
+
+def _fmt(rows):
+    cols = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    f = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(f(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--worker":
+        t, s, w, n, seed, path = argv[1:7]
+        _worker(t, s, int(w), int(n), int(seed), path)
+        return 0
+    ap = argparse.ArgumentParser(prog="python -m benchmarks mcmc_nuts")
+    ap.add_argument("--targets", default=",".join(TARGETS))
+    ap.add_argument("--agess-warmup", type=int, default=10000)
+    ap.add_argument("--agess-samples", type=int, default=10000)
+    ap.add_argument("--nuts-warmup", type=int, default=1000)
+    ap.add_argument("--nuts-samples", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args(argv)
+    rows, checks = run(a.targets.split(","), a.agess_warmup, a.agess_samples, a.nuts_warmup, a.nuts_samples, a.seed)
+    text = ("## bench_mcmc_nuts (issue 21)\n\n" + f"`python -m benchmarks mcmc_nuts {' '.join(argv)}`\n\n"
+            + machine_info() + "\n\n" + _fmt(rows) + "\n\nRatios and agreement:\n\n" + _fmt(checks) + "\n")
+    print(text)
+    if a.out:
+        with open(a.out, "a") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
