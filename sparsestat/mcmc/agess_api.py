@@ -39,7 +39,7 @@ def _first(positions):
 
 
 def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0,
-          epsilon: float | None = None, single_step_prop: float = 0.05, burnin: float = 0.5,
+          epsilon: float | None = None, single_step_prop: float | None = None, burnin: float = 0.5,
           beta: float = 0.5, t_dist: bool = True, shared_move_type: bool = True, cov_update: str = "rank1",
           max_shrinks: int = 100, variant: str = "package", freeze_after: int | None = None,
           sweep_only_until: float | None = None, kappa: float | str | None = None) -> AGESSAlgorithm:
@@ -51,7 +51,8 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
         Position pytree -> scalar log target (unnormalised; -inf outside the support, NaN rejected).
     num_steps : int (>= 2)
         Planned total number of iterations; sizes the initial sweep-only phase
-        (``burnin * single_step_prop * num_steps`` iterations, P >= 10 only). Stepping past it is allowed.
+        (``burnin * 0.05 * num_steps`` iterations, the reference's length, or ``burnin * single_step_prop
+        * num_steps`` when ``single_step_prop`` is given; P >= 10 only). Stepping past it is allowed.
     mean0, cov0 : scalar, (P,) or (P, P)
         Initial adaptive parameters **and** the fixed mixture component (scalars broadcast; cov0 scalar or
         vector = diagonal).
@@ -59,8 +60,13 @@ def agess(logdensity_fn: Callable, *, num_steps: int, mean0=0.0, cov0=1.0, nu: f
         Degrees of freedom of the t auxiliary (not adapted).
     epsilon : float, default 0.05 (0.1 for ``variant="case_study"``)
         Probability of a fixed-component GESS step (the minorisation the theory relies on).
-    single_step_prop : float, default 0.05
-        Probability of a coordinate sweep (P >= 10).
+    single_step_prop : float or None, default None
+        Probability of a coordinate sweep after the sweep-only phase (P >= 10). None: min(0.05, 0.5 / P),
+        so that sweeps (about 2P evaluations each) cost about one evaluation per iteration whatever P
+        (0.05 for ``variant="case_study"``). The reference's fixed 0.05 spends most evaluations on
+        sweeps in high dimension: 6 of 13.6 per iteration at P = 62; measured with sequential chains,
+        min-ESS per second 0.5 / P against 0.05: 1,378 vs 944 (breast cancer, P = 31), 116 vs 90
+        (digits, P = 62), 507 vs 399 (logreg-100).
     burnin : float in [0, 1), default 0.5
         Fraction of ``num_steps`` that sizes the initial sweep-only phase (nothing is discarded).
     beta : float in (0, 1], default 0.5

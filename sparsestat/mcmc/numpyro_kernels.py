@@ -15,7 +15,8 @@ each chain its own schedule.
 
 ``num_warmup`` means what it means everywhere in numpyro and in :func:`sparsestat.mcmc.sample`: the
 iterations discarded before the kept draws. The AGESS sweep-only phase is sized as in ``sample``:
-``burnin * single_step_prop * num_steps`` iterations with ``num_steps = num_warmup + num_samples``
+``burnin * 0.05 * num_steps`` iterations (0.05: ``single_step_prop`` if given) with
+``num_steps = num_warmup + num_samples``
 (numpyro does not tell a kernel ``num_samples``: give ``num_steps=`` to :class:`AGESS`, default
 ``2 * num_warmup``).
 
@@ -212,10 +213,10 @@ class AGESS(_EllipticalKernel):
 
     ``num_warmup`` (of ``MCMC``) is the number of iterations discarded before the kept draws, as in
     :func:`sparsestat.mcmc.sample`, and the sweep-only initial phase (P >= 10) is sized the same way:
-    the iterations i < ``burnin * single_step_prop * num_steps``, ``num_steps = num_warmup +
-    num_samples``. numpyro does not tell a kernel ``num_samples``, so give ``num_steps`` for a run with
-    ``num_samples != num_warmup``; the default ``2 * num_warmup`` gives the phase
-    ``single_step_prop * num_warmup`` iterations (the sizing of earlier releases).
+    the iterations i < ``burnin * 0.05 * num_steps`` (0.05: ``single_step_prop`` if given),
+    ``num_steps = num_warmup + num_samples``. numpyro does not tell a kernel ``num_samples``, so give
+    ``num_steps`` for a run with ``num_samples != num_warmup``; the default ``2 * num_warmup`` gives the
+    phase ``0.05 * num_warmup`` iterations (the sizing of earlier releases).
 
     Parameters
     ----------
@@ -235,7 +236,7 @@ class AGESS(_EllipticalKernel):
     _stat_fields = ("potential_energy", "num_evals", "move_type")
 
     def __init__(self, model=None, potential_fn=None, *, mean0=0.0, cov0=1.0, nu=6.0, epsilon=0.05,
-                 single_step_prop=0.05, beta=0.5, t_dist=True, adapt_during_sampling=True,
+                 single_step_prop=None, beta=0.5, t_dist=True, adapt_during_sampling=True,
                  init_strategy=init_to_uniform, max_shrinks=100, burnin=0.5, num_steps=None, kappa=None):
         super().__init__(model, potential_fn, init_strategy=init_strategy, max_shrinks=max_shrinks)
         self._opts = dict(mean0=mean0, cov0=cov0, nu=nu, epsilon=epsilon, single_step_prop=single_step_prop,

@@ -1,8 +1,8 @@
 """``sample``: run several chains of ESS / GESS / AGESS and return draws with diagnostics.
 
-Chains are batched with ``vmap`` (``"vectorized"``: one shared AGESS schedule, lock-step shrink loops),
-run one after another (``"sequential"``: the same schedule key, hence the same move types, so each chain
-equals its vectorized counterpart), or split across devices (``"parallel"``: ``shard_map`` over a 1-D
+Chains are batched with ``vmap`` (``"vectorized"``, the default on accelerators: one shared AGESS
+schedule, lock-step shrink loops), run one after another (``"sequential"``, the default on CPU: the same
+schedule key, hence the same move types, so each chain equals its vectorized counterpart), or split across devices (``"parallel"``: ``shard_map`` over a 1-D
 mesh, the schedule replicated). The run is a chunked ``lax.scan`` compiled ahead of time (compile
 time reported apart) and driven from Python with a tqdm progress bar between chunks. Compiled programs
 are shared between calls: numeric options and closed-over data arrays are traced arguments (see
@@ -104,7 +104,17 @@ class SampleResult(NamedTuple):
 
 
 _KERNELS = ("agess", "gess", "ess")
-_METHODS = ("vectorized", "sequential", "parallel")
+_METHODS = ("auto", "vectorized", "sequential", "parallel")
+
+
+def resolve_chain_method(chain_method: str) -> str:
+    """"auto": "sequential" on CPU, "vectorized" on accelerators. On CPU a vmapped batch runs its shrink
+    loops in lock-step and each evaluation costs more: breast-cancer logistic (P = 31), AGESS, 1,000 +
+    1,000 iterations, microseconds per useful evaluation sequential / vectorized: 11.5 / 15.3 with 4
+    chains, 11.6 / 20.9 with 16, 11.6 / 17.5 with 64 (2-core CPU). The draws do not depend on it."""
+    if chain_method != "auto":
+        return chain_method
+    return "sequential" if jax.default_backend() == "cpu" else "vectorized"
 
 
 def _check_position_leaves(leaves, shapes, name):
@@ -122,7 +132,7 @@ def _check_position_leaves(leaves, shapes, name):
 
 @compiled_entry
 def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num_samples: int,
-           num_warmup: int, num_chains: int = 4, rng_key, chain_method: str = "vectorized",
+           num_warmup: int, num_chains: int = 4, rng_key, chain_method: str = "auto",
            thinning: int = 1, chunk_size: int | None = None, progress_bar: bool | None = None,
            logdensity_args: tuple = (), distributed: bool = False, **kernel_kwargs) -> SampleResult:
     """Run ``num_chains`` chains of an elliptical slice sampler.
@@ -137,8 +147,9 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
         iff every leaf has >= 2 dims and leading axis ``num_chains`` (e.g. shape (num_chains, P)).
     kernel : {"agess", "gess", "ess"}
         AGESS gets ``num_steps = num_warmup + num_samples`` and the reference's ``burnin = 0.5`` unless
-        given (sweep-only phase: the first ``burnin * single_step_prop * num_steps`` iterations; warm-up
-        draws are discarded whatever ``burnin`` is); "gess" and "ess" need ``mean=`` and ``cov=``.
+        given (sweep-only phase: the first ``burnin * 0.05 * num_steps`` iterations, 0.05 replaced by
+        ``single_step_prop`` if given; warm-up draws are discarded whatever ``burnin`` is); "gess" and
+        "ess" need ``mean=`` and ``cov=``.
     num_samples, num_warmup : int
         Iterations kept (before thinning) and iterations discarded before them, per chain. ``num_warmup``
         means only that (as in numpyro and :class:`~sparsestat.mcmc.AGESS`); the AGESS sweep-only phase
@@ -147,7 +158,9 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     num_chains : int, default 4
     rng_key : jax PRNG key
         Seeds the chains and the shared AGESS schedule.
-    chain_method : {"vectorized", "sequential", "parallel"}
+    chain_method : {"auto", "vectorized", "sequential", "parallel"}, default "auto"
+        "auto": "sequential" on CPU (faster per evaluation there, no lock-step waste), "vectorized" on
+        accelerators. Every method gives the same draws.
     thinning : int, default 1
         Keep every ``thinning``-th iteration (num_samples // thinning draws).
     chunk_size : int, optional
@@ -206,6 +219,7 @@ def sample(logdensity_fn: Callable, init_position, *, kernel: str = "agess", num
     check_prng_key(rng_key, "rng_key")
     if chain_method not in _METHODS:
         raise ValueError(f"chain_method must be one of {_METHODS}; got {chain_method!r}")
+    chain_method = resolve_chain_method(chain_method)
     for name, val, lo in (("num_samples", num_samples, 1), ("num_warmup", num_warmup, 0),
                           ("num_chains", num_chains, 1), ("thinning", thinning, 1)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
