@@ -4,8 +4,10 @@ Targets: Bayesian logistic regressions on data sets that ship with scikit-learn 
 coefficients; digits, 62 strongly correlated coefficients), the horseshoe regression, and the
 non-differentiable ReLU-logistic (where NUTS does not apply: AGESS against sparsestat's ESS with the
 prior). AGESS runs with ``sample``'s defaults (chain_method "auto": sequential on CPU); NUTS runs both
-vectorized and sequential, and the ratios are taken against the faster. Every (target, sampler) runs in a fresh process, twice with different keys: the first call is
-the cold figure (compilation included), the second the warm one; the warm draws give the ESS.
+vectorized and sequential, and the ratios are taken against the faster. Every (target, sampler) runs
+in a fresh process, twice with different keys: the first call is the cold figure (compilation
+included), the second the warm one; the warm draws give the ESS. For AGESS the worker also times the
+pieces of one iteration in compiled loops (the profile table).
 
 Metrics: min bulk ESS over the coordinates (ArviZ's rank-normalised estimator, via
 ``sparsestat.mcmc.bulk_ess``), max split R-hat, ESS per second (warm and cold), evaluations (AGESS:
@@ -15,7 +17,7 @@ microseconds per evaluation against the compiled density's own cost (one chain a
 inside a compiled loop).
 
     python -m benchmarks mcmc_nuts [--targets breast_cancer,digits,horseshoe,relu]
-        [--agess-warmup 10000] [--agess-samples 10000] [--nuts-warmup 1000] [--nuts-samples 2000]
+        [--agess-warmup W] [--agess-samples S] [--nuts-warmup 1000] [--nuts-samples 2000]
         [--out benchmarks/RESULTS.md]
 """
 
@@ -36,6 +38,10 @@ from ._timing import machine_info
 
 CHAINS = 4
 TARGETS = ("breast_cancer", "digits", "horseshoe", "relu")
+# AGESS iterations per chain (warm-up, draws) unless --agess-warmup/--agess-samples are given: the
+# horseshoe's density costs 1 us, so 4x the budget still runs in less time than NUTS's 1,000 + 2,000
+AGESS_BUDGET = {"breast_cancer": (10000, 10000), "digits": (10000, 10000), "horseshoe": (40000, 40000),
+                "relu": (10000, 10000)}
 
 
 def _target(name):
@@ -44,7 +50,8 @@ def _target(name):
     if name in ("breast_cancer", "digits"):
         return T.real_logistic(name)
     if name == "horseshoe":
-        return T.horseshoe(p=20)          # 42 dims (beta, log lambda, log tau, log sigma)
+        # 42 dims (z, log lambda, log tau, log sigma): the non-centred form, as NUTS users write it
+        return T.horseshoe(p=20, parametrization="non-centred")
     if name == "relu":
         return T.relu_logistic(10)
     raise ValueError(f"unknown target {name!r}; valid: {', '.join(TARGETS)}")
@@ -70,6 +77,43 @@ def _density_cost(logdensity, x0, n=4000):
         t0 = time.perf_counter()
         g(x).block_until_ready()
         out.append(1e6 * (time.perf_counter() - t0) / n / (1 if x.ndim == 1 else x.shape[0]))
+    return out
+
+
+def _iteration_profile(p, dtype):
+    """Microseconds of the pieces of one AGESS iteration besides the density, each in a compiled loop:
+    per shrink step (a uniform from fold_in), per GESS step (P normals, the t scale's gamma draw, one
+    triangular solve), per iteration (the rank-one Cholesky update of the background factor)."""
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.linalg import solve_triangular
+
+    from sparsestat.linalg.solve import chol_update_vectorized
+
+    n = 20000
+    key = jax.random.PRNGKey(0)
+    L = jnp.asarray(np.linalg.cholesky(np.eye(p) + 0.1), dtype)
+    x0 = jnp.full((p,), 0.01, dtype)
+    pieces = {
+        "uniform (per shrink)": lambda i, x: jax.random.uniform(jax.random.fold_in(key, i), (), dtype),
+        "P normals": lambda i, x: jax.random.normal(jax.random.fold_in(key, i), (p,), dtype),
+        "gamma draw": lambda i, x: jax.random.gamma(jax.random.fold_in(key, i), 0.5 * (6.0 + p), dtype=dtype),
+        "triangular solve": lambda i, x: solve_triangular(L, x, lower=True),
+        "rank-1 Cholesky update": lambda i, x: chol_update_vectorized(0.99 * L, x)[0],
+    }
+    out = {}
+    for name, f in pieces.items():
+        def loop(x, f=f):
+            def body(c):
+                i, x, acc = c
+                v = jnp.sum(f(i, x))
+                return i + 1, x + 1e-12 * v, acc + v
+            return jax.lax.while_loop(lambda c: c[0] < n, body, (0, x, jnp.zeros((), dtype)))[2]
+        g = jax.jit(loop)
+        g(x0).block_until_ready()
+        t0 = time.perf_counter()
+        g(x0).block_until_ready()
+        out[name] = 1e6 * (time.perf_counter() - t0) / n
     return out
 
 
@@ -113,6 +157,7 @@ def _worker(target, sampler, warmup, samples, seed, out_path):
             res[run] = {"wall_s": wall, "run_s": run_s, "evals": evals, "evals_draws": evals_draws}
         if sampler == "agess":
             res["density_us"] = _density_cost(tgt.logdensity, x0)
+            res["profile_us"] = _iteration_profile(tgt.dim, x0.dtype)
     np.save(out_path, x)
     with open(out_path + ".json", "w") as fh:
         json.dump(res, fh)
@@ -133,12 +178,16 @@ def _one(target, sampler, warmup, samples, seed):
 def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0):
     from sparsestat.mcmc.diagnostics import bulk_ess, split_rhat
 
-    rows, checks = [], []
+    rows, checks, profile = [], [], []
     for target in targets:
         samplers = ("agess", "ess") if target == "relu" else ("agess", "nuts-vectorized", "nuts-sequential")
         draws = {}
         for s in samplers:
-            w, n = (nuts_warmup, nuts_samples) if s.startswith("nuts") else (agess_warmup, agess_samples)
+            if s.startswith("nuts"):
+                w, n = nuts_warmup, nuts_samples
+            else:
+                w, n = AGESS_BUDGET[target]
+                w, n = agess_warmup or w, agess_samples or n
             x, m = _one(target, s, w, n, seed)
             draws[s] = x
             ess = bulk_ess(x)
@@ -152,6 +201,9 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
             if "density_us" in m:
                 row["us/eval"] = 1e6 * warm["run_s"] / evals
                 row["density us (1 chain / 4 batched)"] = "{:.2f} / {:.2f}".format(*m["density_us"])
+                row["us/eval / density"] = row["us/eval"] / m["density_us"][0]
+                profile.append({"target": target, "dim": x.shape[-1], "density": m["density_us"][0],
+                                **m["profile_us"]})
             rows.append(row)
             print("row:", row, flush=True)
         ra = {r["sampler"]: r for r in rows if r["target"] == target}
@@ -169,7 +221,7 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
         else:
             checks.append({"target": target, "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
                            "AGESS/ESS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["ess"]["ESS per 1k evals"]})
-    return rows, checks
+    return rows, checks, profile
 
 
 def _fmt(rows):
@@ -192,16 +244,19 @@ def main(argv=None):
         return 0
     ap = argparse.ArgumentParser(prog="python -m benchmarks mcmc_nuts")
     ap.add_argument("--targets", default=",".join(TARGETS))
-    ap.add_argument("--agess-warmup", type=int, default=10000)
-    ap.add_argument("--agess-samples", type=int, default=10000)
+    ap.add_argument("--agess-warmup", type=int, default=None, help="default: per target (AGESS_BUDGET)")
+    ap.add_argument("--agess-samples", type=int, default=None, help="default: per target (AGESS_BUDGET)")
     ap.add_argument("--nuts-warmup", type=int, default=1000)
     ap.add_argument("--nuts-samples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
-    rows, checks = run(a.targets.split(","), a.agess_warmup, a.agess_samples, a.nuts_warmup, a.nuts_samples, a.seed)
+    rows, checks, profile = run(a.targets.split(","), a.agess_warmup, a.agess_samples, a.nuts_warmup,
+                                a.nuts_samples, a.seed)
     text = ("## bench_mcmc_nuts (issue 21)\n\n" + f"`python -m benchmarks mcmc_nuts {' '.join(argv)}`\n\n"
-            + machine_info() + "\n\n" + _fmt(rows) + "\n\nRatios and agreement:\n\n" + _fmt(checks) + "\n")
+            + machine_info() + "\n\n" + _fmt(rows) + "\n\nRatios and agreement:\n\n" + _fmt(checks)
+            + "\n\nPieces of an AGESS iteration, microseconds each (compiled loops, one chain):\n\n" + _fmt(profile)
+            + "\n")
     print(text)
     if a.out:
         with open(a.out, "a") as fh:

@@ -144,13 +144,17 @@ def relu_logistic(p: int, random_state=0, n=1000) -> MCMCTarget:
     return MCMCTarget(f"relu-logistic-{p}", p, logdensity, {"X": X, "y": y, "beta_true": beta})
 
 
-def horseshoe(random_state=0, n=50, p=100, rho=0.8) -> MCMCTarget:
+def horseshoe(random_state=0, n=50, p=100, rho=0.8, parametrization="centred") -> MCMCTarget:
     """Horseshoe regression sampled on (beta, log lambda, log tau, log sigma) (2p + 2 = 202 dims at p = 100).
 
     Design AR(1) rho = 0.8, 95% zero coefficients, non-zero |beta| uniform on [1, 4] with random signs; unit
     noise. Model: y ~ N(X beta, sigma^2), beta_j ~ N(0, lambda_j^2 tau^2 sigma^2), lambda_j, tau ~ C+(0, 1),
-    sigma ~ C+(0, 1); log-Jacobians included.
+    sigma ~ C+(0, 1); log-Jacobians included. ``parametrization="non-centred"`` samples
+    z_j = beta_j / (lambda_j tau sigma) ~ N(0, 1) in place of beta (the funnel between beta and the
+    scales removed, as NUTS users write it); the first p coordinates are then z.
     """
+    if parametrization not in ("centred", "non-centred"):
+        raise ValueError(f"parametrization must be 'centred' or 'non-centred'; got {parametrization!r}")
     import jax.numpy as jnp
 
     rng = np.random.default_rng(random_state)
@@ -168,16 +172,20 @@ def horseshoe(random_state=0, n=50, p=100, rho=0.8) -> MCMCTarget:
     def half_cauchy_log(logv):          # log density of log v for v ~ C+(0, 1)
         return -jnp.log1p(jnp.exp(2 * logv)) + logv
 
+    centred = parametrization == "centred"
+
     def logdensity(z):
-        b, loglam, logtau, logsig = z[:p], z[p:2 * p], z[2 * p], z[2 * p + 1]
+        first, loglam, logtau, logsig = z[:p], z[p:2 * p], z[2 * p], z[2 * p + 1]
         sig2 = jnp.exp(2 * logsig)
+        logsd = loglam + logtau + logsig
+        b = first if centred else first * jnp.exp(logsd)
         r = yj - Xj @ b
         ll = -0.5 * r @ r / sig2 - n * logsig
-        logsd = loglam + logtau + logsig
-        lb = jnp.sum(-0.5 * (b * jnp.exp(-logsd)) ** 2 - logsd)
+        lb = jnp.sum(-0.5 * (b * jnp.exp(-logsd)) ** 2 - logsd) if centred else -0.5 * (first @ first)
         return ll + lb + jnp.sum(half_cauchy_log(loglam)) + half_cauchy_log(logtau) + half_cauchy_log(logsig)
 
-    return MCMCTarget("horseshoe", 2 * p + 2, logdensity, {"X": X, "y": y, "beta_true": beta})
+    name = "horseshoe" if centred else "horseshoe-noncentred"
+    return MCMCTarget(name, 2 * p + 2, logdensity, {"X": X, "y": y, "beta_true": beta})
 
 
 def deep_gp(random_state=0, n=35) -> MCMCTarget:
