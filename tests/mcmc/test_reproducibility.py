@@ -135,7 +135,8 @@ def test_ess_matches_blackjax_elliptical_slice():
 
 
 def test_sample_sequential_equals_vectorized():
-    """`sample` gives each chain the same schedule key and chain key whatever the chain method."""
+    """`sample` gives each chain the same schedule key and chain key whatever the chain method,
+    "auto" included."""
     import warnings
 
     from sparsestat.mcmc import sample
@@ -144,11 +145,15 @@ def test_sample_sequential_equals_vectorized():
     out = {}
     with enable_x64(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for cm in ("vectorized", "sequential"):
+        for cm in ("vectorized", "sequential", "auto"):
             r = sample(_logpi, starts, num_warmup=50, num_samples=100, num_chains=2, chain_method=cm,
                        rng_key=jax.random.PRNGKey(3), progress_bar=False)
             out[cm] = r
     np.testing.assert_allclose(out["vectorized"].samples, out["sequential"].samples, rtol=1e-12, atol=1e-12)
+    # "auto" (the default) is sequential on CPU and vectorized on accelerators: the same draws either way
+    auto = "sequential" if jax.default_backend() == "cpu" else "vectorized"
+    np.testing.assert_array_equal(out["auto"].samples, out[auto].samples)
+    assert out["auto"].diagnostics["lockstep_overhead"] == out[auto].diagnostics["lockstep_overhead"]
     np.testing.assert_array_equal(out["vectorized"].num_evals, out["sequential"].num_evals)
     assert out["vectorized"].samples.shape == (2, 100, 3)
     assert out["sequential"].diagnostics["lockstep_overhead"] == 1.0
