@@ -117,10 +117,17 @@ def refresh(refreshing, mu_bg, chol_bg, mu_k, chol_k, cov_update: str):
     return lax.cond(refreshing, do_refresh, lambda _: (mu_k, chol_k), None)
 
 
-def freeze(state):
+def freeze(state, config=None):
     """Copy the background estimates into the adaptive parameters and stop adapting: the kernel is
     then a fixed, exactly pi-invariant mixture (used for Geweke tests and after warm-up).
 
-    ``state`` is an :class:`~sparsestat.mcmc.AGESSState` (one chain or a batch); returns the frozen one."""
+    ``state`` is an :class:`~sparsestat.mcmc.AGESSState` (one chain or a batch); ``config`` the
+    :class:`~sparsestat.mcmc.AGESSConfig` it runs under (None: the default, ``cov_update="rank1"``).
+    With ``cov_update="refactor"`` the background holds the covariance, which is factorised here (as at
+    a refresh). Returns the frozen state."""
     sched = state.schedule._replace(frozen=jnp.ones((), bool))
-    return state._replace(mu_k=state.mu_bg, chol_k=state.chol_bg, schedule=sched)
+    chol = state.chol_bg
+    if config is not None and config.cov_update == "refactor":
+        one = lambda c: cholesky(0.5 * (c + c.T), jitter=1e-10).L  # noqa: E731
+        chol = one(chol) if chol.ndim == 2 else jax.vmap(one)(chol)
+    return state._replace(mu_k=state.mu_bg, chol_k=chol, schedule=sched)

@@ -112,11 +112,17 @@ def test_mcmc_sample_reads_once_per_chunk():
                               **opts, **kw)
 
     # default chunking: 203 or 1003 iterations are one chunk each, the same reads (the start's, then the
-    # chunk's records in one transfer)
-    few = reads(run(200))
-    assert reads(run(1000)) == few <= 3
+    # chunk's records in one transfer), per batch of chains
+    vec = dict(chain_method="vectorized")
+    few = reads(run(200, **vec))
+    assert reads(run(1000, **vec)) == few <= 3
     # chunks of 64 iterations: 4 or 16 chunks, exactly one read per chunk
-    assert reads(run(1000, chunk_size=64)) - reads(run(200, chunk_size=64)) == 16 - 4
+    assert reads(run(1000, chunk_size=64, **vec)) - reads(run(200, chunk_size=64, **vec)) == 16 - 4
+    # sequential chains (the default on CPU): the same, once per chain
+    seq = dict(chain_method="sequential")
+    few = reads(run(200, **seq))
+    assert reads(run(1000, **seq)) == few <= 3 * 2
+    assert reads(run(1000, chunk_size=64, **seq)) - reads(run(200, chunk_size=64, **seq)) == 2 * (16 - 4)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from scipy import stats
 
 from sparsestat.linalg import enable_x64
 from sparsestat.linalg.solve import chol_update_vectorized as chol_update
-from sparsestat.mcmc import adaptation_weight_exponent, agess, refresh_times
+from sparsestat.mcmc import adaptation_weight_exponent, agess, freeze, refresh_times
 
 
 def test_refresh_times_and_counts_match_spec():
@@ -143,3 +143,25 @@ def test_kappa_is_checked():
     for bad in (0.5, 1.2, "fast", True):
         with pytest.raises(ValueError, match="kappa"):
             agess(lambda x: -0.5 * x @ x, num_steps=10, kappa=bad)
+
+
+def test_freeze_factorises_a_refactor_background():
+    """With cov_update="refactor" the background holds the covariance: freeze(state, config) puts its
+    Cholesky factor into chol_k (before: the covariance itself); the default keeps the rank-one factor."""
+    p = 12
+    with enable_x64():
+        for cov_update in ("rank1", "refactor"):
+            alg = agess(lambda x: -0.5 * jnp.sum(x * x / jnp.linspace(0.5, 4.0, p)), num_steps=200,
+                        cov_update=cov_update)
+            config, _ = agess.setup(num_steps=200, cov_update=cov_update)
+            state = alg.init_chains(jnp.zeros((2, p)), jax.random.PRNGKey(0))
+
+            def body(st, key):
+                return alg.step(key, st)[0], None
+
+            state, _ = jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.PRNGKey(1), 200)))(state)
+            frozen = freeze(state, config)
+            L, bg = np.asarray(frozen.chol_k), np.asarray(state.chol_bg)
+            cov = bg if cov_update == "refactor" else np.einsum("cij,ckj->cik", bg, bg)
+            np.testing.assert_allclose(np.einsum("cij,ckj->cik", L, L), cov, rtol=1e-10, atol=1e-12)
+            assert np.allclose(np.triu(L, 1), 0.0) and bool(frozen.schedule.frozen)
