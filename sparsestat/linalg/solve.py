@@ -210,6 +210,8 @@ def chol_update_vectorized(L: jax.Array, x: jax.Array) -> jax.Array:
     d = jnp.sqrt(t / t_prev)
     a = z / jnp.sqrt(t * t_prev)
     M = L * z[None, :]
-    suffix = jnp.cumsum(M[:, ::-1], axis=1)[:, ::-1]                 # sum_{i >= j}
+    # sum_{i >= j}: a reversed associative scan (log p vectorized passes); jnp.cumsum lowers to a
+    # reduce-window, O(p^3) on CPU (15.9 vs 10.3 us at p = 62, 37 vs 20 us at p = 100)
+    suffix = lax.associative_scan(jnp.add, M, reverse=True, axis=1)
     S = jnp.concatenate([suffix[:, 1:], jnp.zeros_like(suffix[:, :1])], axis=1)   # sum_{i > j}
     return L * d[None, :] + S * a[None, :]
