@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 
 from ._timing import machine_info
+from .bench_mcmc import _fmt
 
 CHAINS = 4
 TARGETS = ("breast_cancer", "digits", "horseshoe", "relu")
@@ -222,18 +223,6 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
             checks.append({"target": target, "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
                            "AGESS/ESS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["ess"]["ESS per 1k evals"]})
     return rows, checks, profile
-
-
-def _fmt(rows):
-    cols = []
-    for r in rows:
-        for k in r:
-            if k not in cols:
-                cols.append(k)
-    f = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(f(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def main(argv=None):
