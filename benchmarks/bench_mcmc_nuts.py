@@ -220,7 +220,8 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
                            "AGESS/NUTS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra[best]["ESS per 1k evals"],
                            "max |mean diff| / sd": float(z.max())})
         else:
-            checks.append({"target": target, "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
+            checks.append({"target": target,
+                           "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
                            "AGESS/ESS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["ess"]["ESS per 1k evals"]})
     return rows, checks, profile
 

@@ -2,11 +2,11 @@
 
 Chains are batched with ``vmap`` (``"vectorized"``, the default on accelerators: one shared AGESS
 schedule, lock-step shrink loops), run one after another (``"sequential"``, the default on CPU: the same
-schedule key, hence the same move types, so each chain equals its vectorized counterpart), or split across devices (``"parallel"``: ``shard_map`` over a 1-D
-mesh, the schedule replicated). The run is a chunked ``lax.scan`` compiled ahead of time (compile
-time reported apart) and driven from Python with a tqdm progress bar between chunks. Compiled programs
-are shared between calls: numeric options and closed-over data arrays are traced arguments (see
-:func:`sample`).
+schedule key, hence the same move types, so each chain equals its vectorized counterpart), or split
+across devices (``"parallel"``: ``shard_map`` over a 1-D mesh, the schedule replicated). The run is a
+chunked ``lax.scan`` compiled ahead of time (compile time reported apart) and driven from Python with a
+tqdm progress bar between chunks. Compiled programs are shared between calls: numeric options and
+closed-over data arrays are traced arguments (see :func:`sample`).
 """
 
 from __future__ import annotations
