@@ -58,27 +58,34 @@ def _target(name):
     raise ValueError(f"unknown target {name!r}; valid: {', '.join(TARGETS)}")
 
 
-def _density_cost(logdensity, x0, n=4000):
-    """Microseconds per evaluation of the compiled density inside a compiled loop: one chain, and 4
-    chains batched (per chain)."""
+def _loop_us(f, x, n=20000):
+    """Microseconds per call of ``f(i, x)`` inside a compiled while loop of n iterations (x is nudged
+    by the result so that nothing is hoisted out of the loop)."""
     import jax
     import jax.numpy as jnp
 
-    def loop(f, x):
+    def loop(x):
         def body(c):
             i, x, acc = c
-            v = f(x)
-            return i + 1, x + 1e-12 * jnp.sum(v), acc + jnp.sum(v)
+            v = jnp.sum(f(i, x))
+            return i + 1, x + 1e-12 * v, acc + v
         return jax.lax.while_loop(lambda c: c[0] < n, body, (0, x, jnp.zeros((), x.dtype)))[2]
 
-    out = []
-    for f, x in ((logdensity, x0[0]), (jax.vmap(logdensity), x0)):
-        g = jax.jit(lambda x, f=f: loop(f, x))
-        g(x).block_until_ready()
-        t0 = time.perf_counter()
-        g(x).block_until_ready()
-        out.append(1e6 * (time.perf_counter() - t0) / n / (1 if x.ndim == 1 else x.shape[0]))
-    return out
+    g = jax.jit(loop)
+    g(x).block_until_ready()
+    t0 = time.perf_counter()
+    g(x).block_until_ready()
+    return 1e6 * (time.perf_counter() - t0) / n
+
+
+def _density_cost(logdensity, x0):
+    """Microseconds per evaluation of the compiled density inside a compiled loop: one chain, and
+    the chains batched with vmap (per chain)."""
+    import jax
+
+    one = _loop_us(lambda i, x: logdensity(x), x0[0], 4000)
+    batched = _loop_us(lambda i, x: jax.vmap(logdensity)(x), x0, 4000) / x0.shape[0]
+    return [one, batched]
 
 
 def _iteration_profile(p, dtype):
@@ -91,10 +98,8 @@ def _iteration_profile(p, dtype):
 
     from sparsestat.linalg.solve import chol_update_vectorized
 
-    n = 20000
     key = jax.random.PRNGKey(0)
     L = jnp.asarray(np.linalg.cholesky(np.eye(p) + 0.1), dtype)
-    x0 = jnp.full((p,), 0.01, dtype)
     pieces = {
         "uniform (per shrink)": lambda i, x: jax.random.uniform(jax.random.fold_in(key, i), (), dtype),
         "P normals": lambda i, x: jax.random.normal(jax.random.fold_in(key, i), (p,), dtype),
@@ -102,20 +107,7 @@ def _iteration_profile(p, dtype):
         "triangular solve": lambda i, x: solve_triangular(L, x, lower=True),
         "rank-1 Cholesky update": lambda i, x: chol_update_vectorized(0.99 * L, x)[0],
     }
-    out = {}
-    for name, f in pieces.items():
-        def loop(x, f=f):
-            def body(c):
-                i, x, acc = c
-                v = jnp.sum(f(i, x))
-                return i + 1, x + 1e-12 * v, acc + v
-            return jax.lax.while_loop(lambda c: c[0] < n, body, (0, x, jnp.zeros((), dtype)))[2]
-        g = jax.jit(loop)
-        g(x0).block_until_ready()
-        t0 = time.perf_counter()
-        g(x0).block_until_ready()
-        out[name] = 1e6 * (time.perf_counter() - t0) / n
-    return out
+    return {name: _loop_us(f, jnp.full((p,), 0.01, dtype)) for name, f in pieces.items()}
 
 
 def _worker(target, sampler, warmup, samples, seed, out_path):

@@ -247,6 +247,8 @@ def real_logistic(name: str = "breast_cancer", prior_sd: float = 2.0) -> MCMCTar
     import jax.numpy as jnp
     from sklearn.datasets import load_breast_cancer, load_digits
 
+    from ..linalg.losses import bernoulli_loglik
+
     if name == "breast_cancer":
         X, y = load_breast_cancer(return_X_y=True)
     elif name == "digits":
@@ -262,7 +264,6 @@ def real_logistic(name: str = "breast_cancer", prior_sd: float = 2.0) -> MCMCTar
     prec = 1.0 / float(prior_sd) ** 2
 
     def logdensity(b):
-        z = Xj @ b
-        return jnp.sum(yj * z - jnp.logaddexp(0.0, z)) - 0.5 * prec * (b @ b)
+        return jnp.sum(bernoulli_loglik(Xj @ b, yj)) - 0.5 * prec * (b @ b)
 
     return MCMCTarget(f"{name.replace('_', '-')}-logistic", X.shape[1], logdensity, {"X": X, "y": y})

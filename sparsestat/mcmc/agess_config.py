@@ -127,8 +127,9 @@ def agess_setup(*, num_steps: int, mean0=0.0, cov0=1.0, nu: float = 6.0, epsilon
     ssp_given = None if single_step_prop is None else _check_prob(single_step_prop, "single_step_prop")
     if variant == "case_study" and ssp_given is None:
         ssp_given = REFERENCE_SSP
-    if epsilon + (REFERENCE_SSP if ssp_given is None else ssp_given) > 1.0:
-        raise ValueError(f"epsilon + single_step_prop must be <= 1; got {epsilon} + {ssp_given}")
+    ssp_bound = REFERENCE_SSP if ssp_given is None else ssp_given     # the default never exceeds 0.05
+    if epsilon + ssp_bound > 1.0:
+        raise ValueError(f"epsilon + single_step_prop must be <= 1; got {epsilon} + {ssp_bound}")
     burnin = _check_prob(burnin, "burnin")
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (0.0 < beta <= 1.0):
         raise ValueError(f"beta must be in (0, 1]; got {beta!r}")

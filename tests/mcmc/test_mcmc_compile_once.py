@@ -55,6 +55,7 @@ def _check(counts, outs, min_distinct=2):
 SAMPLE_CASES = [
     ("agess nu", dict(), "nu", [1.5, 3.0, 6.0, 12.0, 50.0]),
     ("agess epsilon", dict(), "epsilon", [0.01, 0.2, 0.4, 0.6, 0.9]),
+    ("agess kappa", dict(), "kappa", [None, "reference", 0.6, 0.8, 0.95]),
     ("agess beta", dict(num_warmup=4), "beta", [0.1, 0.3, 0.6, 0.8, 1.0]),
     ("agess mean0", dict(), "mean0", [0.0, 0.5, -1.0, np.array([0.1, 0.2, 0.3]), 2.0]),
     ("agess cov0", dict(), "cov0", [1.0, 0.1, 4.0, 0.5, 9.0]),
