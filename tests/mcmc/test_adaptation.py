@@ -118,8 +118,8 @@ def test_move_frequencies_and_initial_phase_p12():
 def test_background_mean_follows_the_configured_weights(kappa):
     """mu_bg after 300 steps equals the recursion mu <- (1 - w_i) mu + w_i x_i over the emitted states,
     w_i = i^-kappa (default 1: the running mean of mu0 and every state; "reference": the reference's
-    max(2/3, 1 - P^(-1/3))), to 1e-12."""
-    p, n = 12, 300
+    max(2/3, 1 - P^(-1/3))), to 1e-12. P < 10 (no sweeps) keeps the program small."""
+    p, n = 6, 300
     k = {None: 1.0, "reference": adaptation_weight_exponent(p), 0.8: 0.8}[kappa]
     with enable_x64():
         alg = agess(lambda x: -0.5 * jnp.sum((x - 1.0) ** 2 / jnp.linspace(0.5, 4.0, p)), num_steps=n, kappa=kappa)
@@ -148,7 +148,7 @@ def test_kappa_is_checked():
 def test_freeze_factorises_a_refactor_background():
     """With cov_update="refactor" the background holds the covariance: freeze(state, config) puts its
     Cholesky factor into chol_k (before: the covariance itself); the default keeps the rank-one factor."""
-    p = 12
+    p = 6
     with enable_x64():
         for cov_update in ("rank1", "refactor"):
             alg = agess(lambda x: -0.5 * jnp.sum(x * x / jnp.linspace(0.5, 4.0, p)), num_steps=200,
