@@ -79,7 +79,8 @@ def test_launch_output_is_prefixed_and_exit_code_forwarded():
     assert "process 1 failed first (exit code 5)" in text
 
 
-@pytest.mark.parametrize("mode", ["crash", "raise"])
+# "raise" (the excepthook path) stays in the default tier; "crash" (os._exit, 7 s) runs in the slow tier
+@pytest.mark.parametrize("mode", [pytest.param("crash", marks=pytest.mark.slow), "raise"])
 def test_dead_process_stops_the_others(mode):
     # the launcher would stop them after its grace period; with a long grace the survivors must stop by
     # themselves once the dead process's heartbeats stop (timeout 4 s)
