@@ -77,8 +77,10 @@ class Design:
         return self.XT @ v
 
     def columns(self, idx):
-        """X[:, idx].T, shape (len(idx), n)."""
-        return jnp.take(self.XT, idx, axis=0)
+        """X[:, idx].T, shape (len(idx), n); ``idx`` in range (a working set). (The default "fill" mode
+        of ``jnp.take`` added a select over the whole (len(idx), n) block for out-of-range indices: a
+        second copy, 0.9 ms a round at 2048 x 1000.)"""
+        return self.XT.at[idx].get(mode="promise_in_bounds")
 
     def tree_flatten(self):
         # the data's (n, p) stay on the host: as static aux data they would key the compiled programs

@@ -22,9 +22,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..linalg import native
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
-from .inner_cd import UNROLL, anderson_cd, block_updates
+from .inner_cd import UNROLL, _inverse, anderson_cd, block_updates, use_native_epoch
 from .sparse_design import SparseDesign
 
 MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes (its per-block
@@ -113,17 +114,30 @@ def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, conv
         return yt - spread(V * wW[:, None]), jnp.dot(xmW, wW)
 
     wW = w[idx]
-    Rs = jnp.where(jnp.arange(D.width)[None, :] < D.count[idx][:, None], R, n)   # sorted, padding last
-    Gb = _block_gram_sparse(Rs, V, xmW, omx, som, m)
-    L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
-    inv_L = jnp.where(L > 0, 1.0 / jnp.where(L > 0, L, 1.0), 0.0)
     pen_W = pen.take(idx)
-    epoch_body = _sparse_cd_block(R, V, xmW, omx, som, Gb, inv_L, pen_W)
+    if use_native_epoch(dtype, pen):
+        # the kernel runs coordinate by coordinate: no block Grams, only their diagonal ||Z_j||^2
+        L = jnp.sum(V * V, axis=1) - 2.0 * xmW * omx + som * xmW * xmW
+        L = jnp.where(jnp.arange(idx.shape[0]) < m, L, 0.0)
+        inv_L = _inverse(L)
+        l1, l2 = pen_W.l1_l2(dtype)
+        if pen_W.weights is not None:
+            l1 = l1 * jnp.asarray(pen_W.weights, dtype)
 
-    def epoch(wW, uc):   # su = sqrt(omega) . u recomputed at each epoch's start (no drift)
-        u, c = uc
-        wW, u, c, _ = lax.fori_loop(0, m // UNROLL, epoch_body, (wW, u, c, jnp.dot(sq, u)))
-        return wW, (u, c)
+        def epoch(wW, uc):
+            wW, u, c = native.cd_epoch_ell(R, V, xmW, omx, sq, som, inv_L, l1, l2, wW, uc[0], uc[1], m,
+                                           positive=pen_W.positive)
+            return wW, (u, c)
+    else:
+        Rs = jnp.where(jnp.arange(D.width)[None, :] < D.count[idx][:, None], R, n)   # sorted, padding last
+        Gb = _block_gram_sparse(Rs, V, xmW, omx, som, m)
+        L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
+        epoch_body = _sparse_cd_block(R, V, xmW, omx, som, Gb, _inverse(L), pen_W)
+
+        def epoch(wW, uc):   # su = sqrt(omega) . u recomputed at each epoch's start (no drift)
+            u, c = uc
+            wW, u, c, _ = lax.fori_loop(0, m // UNROLL, epoch_body, (wW, u, c, jnp.dot(sq, u)))
+            return wW, (u, c)
 
     def rt_terms(u, c):   # (|rt|^2, rt . yt, sqrt(omega) . u)
         su = jnp.dot(sq, u)

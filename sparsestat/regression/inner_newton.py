@@ -5,12 +5,14 @@ search (skglm's ProxNewton)."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ._problem import Problem
-from .inner_cd import ANDERSON_K, _block_gram, _cd_epoch
+from .inner_cd import ANDERSON_K, _block_gram, _cd_epoch, _inverse, native_epoch, use_native_epoch
 
 
 def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budget, convex_gap: bool,
@@ -23,6 +25,7 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
     wW = w[idx]
     pen_W = pen.take(idx)
     fi = 1.0 if fit_intercept else 0.0
+    native_cd = use_native_epoch(dtype, pen)
 
     def objective(zlin, wW):
         return datafit.value(prob, zlin) + pen_W.value(wW)
@@ -51,12 +54,16 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
         grc = gr - fi * h * jnp.where(Hb > 0, G / Hb_safe, 0.0)
         # coordinate descent on the model, blocked as the quadratic solver's (same iterates as one
         # coordinate at a time): the model is 1/2 ||.||^2 weighted by h, its residual rt = -(grc + h Xd)
-        Gb = _block_gram(Zc, m, h)
-        H = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
-        inv_H = jnp.where(H > 0, 1.0 / jnp.where(H > 0, H, 1.0), 0.0)
+        if native_cd:
+            H = jnp.where(jnp.arange(Zc.shape[0]) < m, (Zc * Zc) @ h, 0.0)
+            epoch = native_epoch(Zc, _inverse(H), pen_W, m, h)
+        else:
+            Gb = _block_gram(Zc, m, h)
+            H = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)
+            epoch = functools.partial(_cd_epoch, Zc, Gb, _inverse(H), pen_W=pen_W, m=m, h=h)
 
         def cd_pass(carry, k):  # passes past the epoch cap are computed but not kept
-            new = _cd_epoch(Zc, Gb, inv_H, carry[0], carry[1], pen_W, m, h)
+            new = epoch(carry[0], carry[1])
             return jax.tree_util.tree_map(lambda a, c: jnp.where(k < left, a, c), new, carry), None
 
         (v, _), _ = lax.scan(cd_pass, (wW, -grc), jnp.arange(ANDERSON_K))

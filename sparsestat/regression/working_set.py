@@ -159,6 +159,12 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
         idx = select_top(st.score, m, ws_size)
         budget = jnp.maximum(max_iter - st.n_iter, 0)
         sub_target = INNER_RATIO * jnp.maximum(st.gap, target)  # relative to the current gap (skglm, celer)
+        # no violator left outside the support: the working set holds every feature the solution needs,
+        # so this round aims at the final target (0.3x, for the certificate's weaker dual point) instead
+        # of 0.3x the current gap, which cost a round (gather, products, certificate) per 5 epochs at
+        # 1000 x 5000, alpha_max / 100: 26 -> 17 rounds, 0.25 -> 0.17 s
+        all_in = jnp.sum((st.score > 0) & (st.w == 0)) == 0
+        sub_target = jnp.where(all_in, jnp.minimum(sub_target, INNER_RATIO * target), sub_target)
         if datafit.exact_quadratic and use_sparse_inner(D):    # sparse X: O(nnz) a coordinate, no dense block
             w, b, ep, lin = sparse_quad_inner(D, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
                                               st.converged)

@@ -1,0 +1,121 @@
+"""Native CPU kernels called from compiled programs through XLA's FFI (:func:`jax.ffi.ffi_call`).
+
+Where XLA:CPU pays 0.2-1 us per operation, an inner loop of scalar updates (coordinate descent) is
+bound by that overhead, not by its arithmetic; these kernels run such loops as one call. They are
+built at install time (``setup.py``, the optional extension ``sparsestat.linalg._native_cd``, from
+``_native/cd_kernels.cc``) and registered with XLA on import of this module. Every caller keeps a
+pure-JAX path, used on accelerators, where the extension could not be built, and where the
+environment variable ``SPARSESTAT_NATIVE=0`` disables the kernels (read when this module is imported).
+
+:func:`use_native` tells a caller, at trace time, whether to take the native path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "load_error"]
+
+_TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
+_LOAD_ERROR = None     # why the kernels are not available (None when they are)
+
+
+def _load():
+    global _LOAD_ERROR
+    if os.environ.get("SPARSESTAT_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
+        _LOAD_ERROR = "disabled by SPARSESTAT_NATIVE"
+        return
+    try:
+        from . import _native_cd
+    except ImportError as exc:  # not built (no compiler or headers at install time)
+        _LOAD_ERROR = f"extension not built ({exc})"
+        return
+    try:
+        handlers = _native_cd.handlers()
+        for kernel in ("cd_epoch", "cd_epoch_ell"):
+            for dtype in ("f64", "f32"):
+                name = f"sparsestat_{kernel}_{dtype}"
+                jax.ffi.register_ffi_target(name, handlers[f"{kernel}_{dtype}"], platform="cpu")
+                _TARGETS[kernel, dtype] = name
+    except Exception as exc:  # an incompatible jaxlib: keep the pure-JAX paths
+        _TARGETS.clear()
+        _LOAD_ERROR = f"registration failed ({exc})"
+
+
+_load()
+
+
+def available() -> bool:
+    """Whether the native kernels are built, registered and enabled."""
+    return bool(_TARGETS)
+
+
+def load_error():
+    """Why the native kernels are not available (None when they are)."""
+    return _LOAD_ERROR
+
+
+def use_native(dtype) -> bool:
+    """Whether a program traced now should call the native kernels for arrays of ``dtype``: they are
+    available, the default backend is the CPU, and the dtype is float32 or float64."""
+    return available() and jax.default_backend() == "cpu" and jnp.dtype(dtype) in (jnp.float32, jnp.float64)
+
+
+def _target(kernel, dt):
+    return _TARGETS[kernel, "f64" if dt == jnp.float64 else "f32"]
+
+
+def cd_epoch(Z, inv_L, l1, l2, w, r, m, *, h=None, positive: bool = False):
+    """One cyclic coordinate-descent epoch over the first ``m`` rows of ``Z`` (native kernel).
+
+    Minimises 1/2 ||r||_h^2 + sum_j l1_j |w_j| + l2/2 ||w||^2 (w >= 0 if ``positive``), r = y - Z^T w,
+    coordinate by coordinate in row order: for row j, g = Z_j . r, w_j <- prox(w_j + g inv_L_j,
+    inv_L_j) (inv_L_j = 0: the row is empty and w_j is set to 0), r <- r - delta h o Z_j.
+
+    Parameters
+    ----------
+    Z : (B, n) float32/float64, rows = coordinates (contiguous)
+    inv_L : (B,) step sizes, 1 / sum_i h_i Z_ji^2 (0 for an empty row)
+    l1 : (B,) l1 weight of each coordinate; l2 : scalar ridge weight
+    w : (B,) coordinates; r : (n,) residual
+    m : int or int32 scalar (may be traced): rows past it are left as they are
+    h : (n,) sample weights of the residual update, optional
+    positive : bool (static)
+
+    Returns (w, r) after the epoch. Only for :func:`use_native` programs (CPU).
+    """
+    dt = jnp.dtype(Z.dtype)
+    target = _target("cd_epoch", dt)
+    B, n = Z.shape
+    l1 = jnp.broadcast_to(jnp.asarray(l1, dt), (B,))
+    hv = jnp.zeros((0,), dt) if h is None else jnp.broadcast_to(jnp.asarray(h, dt), (n,))
+    call = jax.ffi.ffi_call(target, (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt)),
+                            vmap_method="sequential", input_output_aliases={5: 0, 6: 1})
+    return call(Z, jnp.asarray(inv_L, dt), l1, jnp.asarray(l2, dt), hv, jnp.asarray(w, dt), jnp.asarray(r, dt),
+                jnp.asarray(m, jnp.int32), positive=bool(positive))
+
+
+def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive: bool = False):
+    """:func:`cd_epoch` on sparse columns held padded (ELL), with implicit centring (native kernel).
+
+    Row j's column is Z_j = sq o (x_j - xm_j), given by its rows ``R[j]`` (int32; entries outside
+    [0, n) are padding) and values ``V[j]`` = sq[R_j] x_j[R_j]; ``omx`` (B,) = sum_i sq_i^2 x_ij,
+    ``som`` = sum(sq^2). The residual is r = u + c sq (``u`` (n,), ``c`` scalar): an update delta of
+    w_j moves u by -delta V_j at R_j and c by delta xm_j, so nothing of size B n is formed.
+
+    Returns (w, u, c) after the epoch. Only for :func:`use_native` programs (CPU).
+    """
+    dt = jnp.dtype(V.dtype)
+    B, K = V.shape
+    n = u.shape[0]
+    f = lambda a, shape: jnp.broadcast_to(jnp.asarray(a, dt), shape)  # noqa: E731
+    call = jax.ffi.ffi_call(_target("cd_epoch_ell", dt),
+                            (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt),
+                             jax.ShapeDtypeStruct((), dt)),
+                            vmap_method="sequential", input_output_aliases={9: 0, 10: 1, 11: 2})
+    return call(jnp.asarray(R, jnp.int32), V, f(xm, (B,)), f(omx, (B,)), f(sq, (n,)), f(som, ()), f(inv_L, (B,)),
+                f(l1, (B,)), f(l2, ()), f(w, (B,)), f(u, (n,)), f(c, ()), jnp.asarray(m, jnp.int32),
+                positive=bool(positive))

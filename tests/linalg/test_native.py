@@ -1,0 +1,181 @@
+"""The native CPU kernels (sparsestat.linalg.native): each epoch against a coordinate-descent epoch
+written out in numpy, float64 and float32, under jit and vmap; the sparse (ELL) kernel against the dense
+one on the same centred, weighted columns; the pure-JAX fallback (SPARSESTAT_NATIVE=0) against the
+native path on whole fits."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sparsestat.linalg import enable_x64, native
+
+pytestmark = pytest.mark.skipif(os.environ.get("SPARSESTAT_NATIVE", "1") == "0",
+                                reason="native kernels disabled by SPARSESTAT_NATIVE=0")
+
+
+def test_kernels_are_built_and_registered():
+    # the install builds the extension (setup.py); a failed build would silently fall back to the
+    # pure-JAX paths, so the test tier insists on it
+    assert native.available(), native.load_error()
+    assert native.use_native(jnp.float32) and native.use_native(jnp.float64)
+    assert not native.use_native(jnp.int32)
+
+
+def _numpy_epoch(Z, inv_L, l1, l2, w, r, m, h=None, positive=False):
+    """Cyclic CD, one coordinate at a time, in plain numpy (the definition the kernel implements)."""
+    w, r = w.copy(), r.copy()
+    for j in range(m):
+        s = inv_L[j]
+        new = 0.0
+        if s > 0:
+            v = w[j] + (Z[j] @ r) * s
+            t = l1[j] * s
+            num = max(v - t, 0.0) if positive else np.sign(v) * max(abs(v) - t, 0.0)
+            new = num / (1.0 + s * l2)
+        d = new - w[j]
+        r -= d * (Z[j] if h is None else h * Z[j])
+        w[j] = new
+    return w, r
+
+
+def _problem(rng, B=48, n=37, m=40):
+    Z = rng.standard_normal((B, n))
+    Z[3] = 0.0   # an empty column: set to 0, residual unchanged
+    w = rng.standard_normal(B) * (rng.random(B) < 0.4)
+    w[3] = 0.7
+    r = rng.standard_normal(n)
+    h = rng.random(n) + 0.5
+    l1 = 0.3 * (rng.random(B) + 0.5)
+    return Z, w, r, h, l1, m
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("l2", [0.0, 0.4])
+def test_cd_epoch_matches_numpy_float64(weighted, positive, l2):
+    rng = np.random.default_rng(0)
+    Z, w, r, h, l1, m = _problem(rng)
+    hh = h if weighted else None
+    L = ((Z * Z) @ (h if weighted else np.ones_like(h)))
+    inv_L = np.where(L > 0, 1.0 / np.where(L > 0, L, 1.0), 0.0)
+    w_ref, r_ref = _numpy_epoch(Z, inv_L, l1, l2, w, r, m, hh, positive)
+    with enable_x64():
+        f = jax.jit(lambda w, r, m: native.cd_epoch(Z, inv_L, l1, l2, w, r, m, h=hh, positive=positive))
+        w_n, r_n = f(jnp.asarray(w), jnp.asarray(r), m)
+        assert w_n.dtype == jnp.float64
+        w_n, r_n = np.asarray(w_n), np.asarray(r_n)
+    np.testing.assert_allclose(w_n, w_ref, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(r_n, r_ref, rtol=0, atol=1e-12)
+    assert np.array_equal(w_n[m:], w[m:])   # rows past m untouched
+    assert w_n[3] == 0.0
+
+
+def test_cd_epoch_float32_and_traced_m():
+    rng = np.random.default_rng(1)
+    Z, w, r, _, l1, _ = _problem(rng)
+    inv_L = 1.0 / np.maximum((Z * Z).sum(1), 1e-300)
+    inv_L[3] = 0.0
+    f = jax.jit(lambda w, r, m: native.cd_epoch(jnp.asarray(Z, jnp.float32), jnp.asarray(inv_L, jnp.float32),
+                                                jnp.asarray(l1, jnp.float32), 0.1, w, r, m))
+    for m in (0, 8, 48):   # one program, m traced
+        w_ref, r_ref = _numpy_epoch(Z, inv_L, l1, 0.1, w, r, m)
+        w32, r32 = f(jnp.asarray(w, jnp.float32), jnp.asarray(r, jnp.float32), m)
+        assert w32.dtype == jnp.float32
+        np.testing.assert_allclose(np.asarray(w32), w_ref, atol=2e-5)
+        np.testing.assert_allclose(np.asarray(r32), r_ref, atol=2e-4)
+    assert f._cache_size() == 1
+
+
+def test_cd_epoch_under_vmap_equals_a_loop():
+    rng = np.random.default_rng(2)
+    Z, _, _, _, l1, m = _problem(rng)
+    inv_L = 1.0 / np.maximum((Z * Z).sum(1), 1e-300)
+    W = rng.standard_normal((3, Z.shape[0]))
+    Rr = rng.standard_normal((3, Z.shape[1]))
+    with enable_x64():
+        one = lambda w, r: native.cd_epoch(Z, inv_L, l1, 0.0, w, r, m)  # noqa: E731
+        wb, rb = jax.jit(jax.vmap(one))(jnp.asarray(W), jnp.asarray(Rr))
+        for k in range(3):
+            w_ref, r_ref = _numpy_epoch(Z, inv_L, l1, 0.0, W[k], Rr[k], m)
+            np.testing.assert_allclose(np.asarray(wb[k]), w_ref, atol=1e-13)
+            np.testing.assert_allclose(np.asarray(rb[k]), r_ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_ell_epoch_equals_the_dense_epoch_on_the_centred_columns(positive):
+    """Columns with 0-4 nonzeros, implicit centring and sample weights: the ELL kernel's (w, u + c sq)
+    equals the dense kernel's (w, r) on Z_j = sq o (x_j - xm_j)."""
+    rng = np.random.default_rng(3)
+    n, B, K, m = 30, 24, 4, 20
+    X = np.zeros((n, B))
+    R = np.zeros((B, K), np.int32)
+    Xv = np.zeros((B, K))
+    for j in range(B):
+        cnt = j % (K + 1)
+        rows = np.sort(rng.choice(n, cnt, replace=False))
+        R[j, :cnt] = rows
+        Xv[j, :cnt] = rng.standard_normal(cnt)
+        X[rows, j] = Xv[j, :cnt]
+    omega = rng.random(n) + 0.2
+    omega[-2:] = 0.0   # zero-weight (padding) rows
+    sq = np.sqrt(omega)
+    xm = (omega @ X) / omega.sum()
+    Z = ((X - xm) * sq[:, None]).T
+    V = Xv * sq[R] * (np.arange(K)[None, :] < (np.arange(B) % (K + 1))[:, None])
+    omx = (omega[:, None] * X).sum(0)
+    y = rng.standard_normal(n)
+    w = rng.standard_normal(B) * (rng.random(B) < 0.5)
+    rt = sq * (y - omega @ y / omega.sum()) - Z.T @ w
+    u = rt.copy()   # c = 0: r = u
+    L = (Z * Z).sum(1)
+    inv_L = np.where(L > 1e-14, 1.0 / np.where(L > 1e-14, L, 1.0), 0.0)
+    l1 = np.full(B, 0.05)
+    w_ref, r_ref = _numpy_epoch(Z, inv_L, l1, 0.2, w, rt, m, positive=positive)
+    with enable_x64():
+        w_e, u_e, c_e = jax.jit(lambda w, u: native.cd_epoch_ell(R, V, xm, omx, sq, omega.sum(), inv_L, l1, 0.2,
+                                                                 w, u, 0.0, m, positive=positive))(w, u)
+    np.testing.assert_allclose(np.asarray(w_e), w_ref, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(u_e) + float(c_e) * sq, r_ref, atol=1e-12)
+
+
+_FIT = r"""
+import json, sys, warnings
+import numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+from sparsestat.linalg import native
+from sparsestat.regression import ElasticNet, Lasso, SparseLogisticRegression
+rng = np.random.default_rng(0)
+X = rng.standard_normal((60, 90)); X[:, 5] = 0.0
+y = X[:, :4] @ np.array([2.0, -1.5, 1.0, 0.5]) + 0.3 * rng.standard_normal(60)
+Xs = sp.random(120, 80, density=0.05, format="csc", random_state=1, data_rvs=rng.standard_normal)
+ys = Xs @ np.r_[np.ones(5), np.zeros(75)] + 0.1 * rng.standard_normal(120)
+out = {"native": native.available()}
+out["lasso"] = Lasso(alpha=0.05, tol=1e-12).fit(X, y).coef_.tolist()
+out["enet"] = ElasticNet(alpha=0.05, l1_ratio=0.6, positive=True, fit_intercept=False, tol=1e-12).fit(X, y).coef_.tolist()
+out["sparse"] = Lasso(alpha=0.01, tol=1e-12).fit(Xs, ys).coef_.tolist()
+out["logistic"] = SparseLogisticRegression(alpha=0.02, tol=1e-12).fit(X, (y > 0).astype(int)).coef_.ravel().tolist()
+print(json.dumps(out))
+"""
+
+
+def _fit_in_subprocess(native_flag):
+    env = dict(os.environ, SPARSESTAT_NATIVE=native_flag, JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_fallback_fits_equal_native_fits():
+    """The pure-JAX path (SPARSESTAT_NATIVE=0) and the native path solve the same problems: dense and
+    sparse Lasso, a positive elastic net, sparse logistic (prox-Newton's weighted epoch), at tol 1e-12."""
+    on, off = _fit_in_subprocess("1"), _fit_in_subprocess("0")
+    assert on["native"] and not off["native"]
+    for key in ("lasso", "enet", "sparse", "logistic"):
+        np.testing.assert_allclose(on[key], off[key], atol=1e-8, err_msg=key)
+        assert np.count_nonzero(on[key]) > 0
