@@ -9,13 +9,14 @@ products of vectors), :mod:`~sparsestat.linalg.operators` (Dense, Kronecker, Col
 logistic, Bernoulli and squared losses several modules share), :mod:`~sparsestat.linalg.sharding`
 (multi-device helpers), :mod:`~sparsestat.linalg.precision` (scoped float64),
 :mod:`~sparsestat.linalg.host` (fast aligned host-to-device copies),
+:mod:`~sparsestat.linalg.native` (native CPU kernels called through XLA's FFI: coordinate-descent epochs),
 :mod:`~sparsestat.linalg.ordering` (factorisations in turn, avoiding an XLA:CPU thread-pool deadlock),
 :mod:`~sparsestat.linalg.shapes` (the size ladder compiled programs are built for) and
 :mod:`~sparsestat.linalg.cache` (the persistent compilation cache and the bound on compiled programs).
 """
 
-from . import (cache, host, kron, losses, modes, operators, ordering, precision, prox, shapes, sharding, solve,
-               spectral)
+from . import (cache, host, kron, losses, modes, native, operators, ordering, precision, prox, shapes, sharding,
+               solve, spectral)
 from .cache import before_compiled_call, compiled_entry, ensure_compilation_cache
 from .host import to_device
 from .losses import (bernoulli_loglik, logistic_curvature, logistic_grad, logistic_loss, squared_grad,
@@ -39,7 +40,7 @@ __all__ = [
     "shapes", "ladder", "next_pow2",
     "losses", "logistic_loss", "logistic_grad", "logistic_curvature", "bernoulli_loglik", "squared_loss",
     "squared_grad",
-    "host", "kron", "modes", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
+    "host", "kron", "modes", "native", "operators", "precision", "prox", "sharding", "solve", "spectral", "to_device",
     "ordering", "after", "eigh_each",
     "mode_product", "multi_mode", "kron_matvec", "kron_vectors",
     "Dense", "Kronecker", "ColumnScaled", "LinearOperator",
