@@ -179,3 +179,23 @@ def test_fallback_fits_equal_native_fits():
     for key in ("lasso", "enet", "sparse", "logistic"):
         np.testing.assert_allclose(on[key], off[key], atol=1e-8, err_msg=key)
         assert np.count_nonzero(on[key]) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_into_any_strides(dtype):
+    from sparsestat.linalg.host import aligned_empty, to_device
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((301, 517)).astype(dtype)   # > 2^16 entries: the threaded path
+    for src in (X, np.asfortranarray(X), X[::2, 1::3], X[:7, :3]):
+        out = aligned_empty((src.shape[1] + 5, src.shape[0] + 3), dtype)
+        out[...] = 7
+        assert native.transpose_into(src, out)
+        assert np.array_equal(out[:src.shape[1], :src.shape[0]], src.T)
+        assert (out[src.shape[1]:] == 7).all() and (out[:, src.shape[0]:] == 7).all()   # padding untouched
+    assert not native.transpose_into(X, aligned_empty((517, 301), np.float16 if dtype == np.float32 else np.float32))
+    with enable_x64():
+        D = to_device(X, transpose=True, shape=(520, 304))
+        assert D.dtype == dtype
+        assert np.array_equal(np.asarray(D)[:517, :301], X.T) and not np.asarray(D)[517:].any()
+        assert not np.asarray(D)[:, 301:].any()
