@@ -23,22 +23,22 @@ _TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
 _LOAD_ERROR = None     # why the kernels are not available (None when they are)
 
 
-_MODULE = None         # the extension module, when loaded
+_TRANSPOSE = None         # the extension's transpose_into, when loaded
 
 
 def _load():
-    global _LOAD_ERROR, _MODULE
+    global _LOAD_ERROR, _TRANSPOSE
     if os.environ.get("SPARSESTAT_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
         _LOAD_ERROR = "disabled by SPARSESTAT_NATIVE"
         return
     try:
-        from . import _native_cd
+        from ._native_cd import handlers as _handlers, transpose_into as _transpose_into
     except ImportError as exc:  # not built (no compiler or headers at install time)
         _LOAD_ERROR = f"extension not built ({exc})"
         return
-    _MODULE = _native_cd
+    _TRANSPOSE = _transpose_into
     try:
-        handlers = _native_cd.handlers()
+        handlers = _handlers()
         for kernel in ("cd_epoch", "cd_epoch_ell"):
             for dtype in ("f64", "f32"):
                 name = f"sparsestat_{kernel}_{dtype}"
@@ -76,9 +76,9 @@ def transpose_into(src, dst) -> bool:
     numpy's strided copy of ``src.T`` reads across cache lines: 10 ms for a 1000 x 5000 float64
     array and 500 ms at 5000 x 20000 on the 2-core dev machine, against 7 and 150 ms here (fresh
     output buffers, page faults included)."""
-    if _MODULE is None or src.dtype != dst.dtype or src.dtype.itemsize not in (4, 8) or src.ndim != 2:
+    if _TRANSPOSE is None or src.dtype != dst.dtype or src.dtype.itemsize not in (4, 8) or src.ndim != 2:
         return False
-    _MODULE.transpose_into(src, dst)
+    _TRANSPOSE(src, dst)
     return True
 
 

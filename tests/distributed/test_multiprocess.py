@@ -70,8 +70,10 @@ def test_distributed_variants_equal_one_process(tmp_path_factory):
 
 
 def test_launch_output_is_prefixed_and_exit_code_forwarded():
-    code = ("import os, sys; k = int(os.environ['SPARSESTAT_PROCESS_ID']); print('hello from', k); "
-            "sys.exit(k * 5)")
+    # process 2 fails a moment after process 1, so that "first" is not a race under load (both failing at
+    # once, the test saw 10 once in a full run on 2 busy cores)
+    code = ("import os, sys, time; k = int(os.environ['SPARSESTAT_PROCESS_ID']); print('hello from', k, flush=True); "
+            "time.sleep(0.5 if k == 2 else 0); sys.exit(k * 5)")
     rc, text, _ = _launch(["-c", code], processes=3)
     assert rc == 5
     for k in range(3):

@@ -171,6 +171,7 @@ def _fit_in_subprocess(native_flag):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow   # two fresh processes compiling four fits each: 31 s of the default tier
 def test_fallback_fits_equal_native_fits():
     """The pure-JAX path (SPARSESTAT_NATIVE=0) and the native path solve the same problems: dense and
     sparse Lasso, a positive elastic net, sparse logistic (prox-Newton's weighted epoch), at tol 1e-12."""
