@@ -19,6 +19,14 @@ def _ffi_include_dir():
     return path if os.path.isdir(os.path.join(path, "xla", "ffi", "api")) else None
 
 
+def _jaxlib_version():
+    try:
+        from jaxlib.version import __version__
+    except ImportError:
+        return "unknown"
+    return __version__
+
+
 include = _ffi_include_dir()
 ext_modules = []
 if include is not None and os.name == "posix":  # GCC / Clang flags below
@@ -27,6 +35,8 @@ if include is not None and os.name == "posix":  # GCC / Clang flags below
         sources=["sparsestat/linalg/_native/cd_kernels.cc"],
         include_dirs=[include] if include else [],
         language="c++",
+        # the runtime checks it: XLA's FFI is only known to be compatible within a jaxlib minor version
+        define_macros=[("SPARSESTAT_JAXLIB_VERSION", f'"{_jaxlib_version()}"')],
         extra_compile_args=["-std=c++17", "-O3", "-fvisibility=hidden", "-Wno-attributes", "-Wno-return-type"],
         optional=True,
     ))

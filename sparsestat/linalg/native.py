@@ -32,11 +32,18 @@ def _load():
         _LOAD_ERROR = "disabled by SPARSESTAT_NATIVE"
         return
     try:
-        from ._native_cd import handlers as _handlers, transpose_into as _transpose_into
+        from ._native_cd import handlers as _handlers, jaxlib_version as _built_with, transpose_into as _transpose_into
     except ImportError as exc:  # not built (no compiler or headers at install time)
         _LOAD_ERROR = f"extension not built ({exc})"
         return
-    _TRANSPOSE = _transpose_into
+    _TRANSPOSE = _transpose_into   # plain host code: independent of jaxlib's version
+    from jaxlib.version import __version__ as running
+
+    built = _built_with()
+    if built.split(".")[:2] != running.split(".")[:2]:
+        _LOAD_ERROR = (f"the extension was built against jaxlib {built} and jaxlib {running} is running; "
+                       "reinstall sparsestat to rebuild it")
+        return
     try:
         handlers = _handlers()
         for kernel in ("cd_epoch", "cd_epoch_ell"):

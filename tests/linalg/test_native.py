@@ -200,3 +200,19 @@ def test_transpose_into_any_strides(dtype):
         assert D.dtype == dtype
         assert np.array_equal(np.asarray(D)[:517, :301], X.T) and not np.asarray(D)[517:].any()
         assert not np.asarray(D)[:, 301:].any()
+
+
+def test_another_jaxlib_minor_version_falls_back_with_a_reason():
+    """An extension built against another jaxlib minor version is not registered (XLA's FFI is only
+    known to be compatible within one), says why, and keeps the jaxlib-independent transpose."""
+    code = ("import jax, jaxlib.version as v; v.__version__ = '0.1.0'\n"
+            "import numpy as np\n"
+            "from sparsestat.linalg import native\n"
+            "out = np.empty((3, 2)); ok = native.transpose_into(np.arange(6.0).reshape(2, 3), out)\n"
+            "print(native.available(), ok, repr(native.load_error()))")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("False True"), line
+    assert "0.1.0" in line and "reinstall" in line

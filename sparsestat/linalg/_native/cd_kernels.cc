@@ -356,7 +356,14 @@ PyObject* Handlers(PyObject*, PyObject*) {
   return d;
 }
 
+#ifndef SPARSESTAT_JAXLIB_VERSION
+#define SPARSESTAT_JAXLIB_VERSION "unknown"
+#endif
+
+PyObject* JaxlibVersion(PyObject*, PyObject*) { return PyUnicode_FromString(SPARSESTAT_JAXLIB_VERSION); }
+
 PyMethodDef kMethods[] = {
+    {"jaxlib_version", JaxlibVersion, METH_NOARGS, "the jaxlib whose XLA FFI headers the extension was built with"},
     {"handlers", Handlers, METH_NOARGS, "{name: PyCapsule of the XLA FFI handler}"},
     {"transpose_into", TransposeInto, METH_VARARGS, "transpose_into(src, dst): dst[:p, :n] = src.T (blocked, threaded)"},
     {nullptr, nullptr, 0, nullptr},
