@@ -3,9 +3,9 @@
 On CPU, ``jnp.asarray`` of a numpy array that is not 64-byte aligned copies it element by element
 (~1 GB/s: 46 ms for a 1000 x 5000 float64 design on the 2-core dev machine), while
 ``jax.device_put`` of an aligned, C-contiguous buffer is zero-copy (0.1 ms). :func:`to_device` makes
-one aligned copy with numpy (7 ms for the same array) and hands it over; a transposed copy goes
-through the native tiled transpose where it is built (:func:`sparsestat.linalg.native.transpose_into`:
-7 ms against numpy's 10 ms, 150 ms against 500 ms at 5000 x 20000).
+one aligned copy with numpy (7 ms for the same array) and hands it over; a transposed copy of a large
+array (2^24 entries or more) goes through the native tiled transpose where it is built
+(:func:`sparsestat.linalg.native.transpose_into`: 150 ms against numpy's 500 ms at 5000 x 20000).
 The copy is owned by the returned jax array, so later changes to the caller's array cannot leak in.
 On accelerators this is an ordinary transfer.
 """
@@ -20,6 +20,11 @@ from .native import transpose_into
 __all__ = ["aligned_empty", "to_device"]
 
 ALIGNMENT = 64
+NATIVE_TRANSPOSE_MIN = 2 ** 24   # elements from which transposed copies use the native threaded transpose:
+#                                  at 1000 x 5000 its threads met XLA's (still spinning after the previous
+#                                  fit) and the page faults of the fresh buffer, and repeated fits took
+#                                  22-26 ms against 20 ms with numpy's copy; at 5000 x 20000 it copies in
+#                                  150 ms against numpy's 500
 
 
 def aligned_empty(shape, dtype) -> np.ndarray:
@@ -62,7 +67,8 @@ def to_device(a, *, dtype=None, transpose: bool = False, shape=None) -> jax.Arra
     if len(shape) != src.ndim or any(s < d for s, d in zip(shape, src.shape)):
         raise ValueError(f"shape must have {src.ndim} axes, each >= {src.shape}, got {shape}")
     out = aligned_empty(shape, dt)
-    if not (transpose and src.ndim == 2 and transpose_into(a, out)):   # native tiled transpose where built
+    native = transpose and src.ndim == 2 and src.size >= NATIVE_TRANSPOSE_MIN
+    if not (native and transpose_into(a, out)):   # the native tiled transpose where built, for large arrays
         out[tuple(slice(0, d) for d in src.shape)] = src
     for ax, d in enumerate(src.shape):  # zero only the padding (one pass over the data, not two)
         if shape[ax] > d:
