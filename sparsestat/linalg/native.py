@@ -17,7 +17,8 @@ import os
 import jax
 import jax.numpy as jnp
 
-__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "load_error", "transpose_into"]
+__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "rows_stats", "rows_matvec",
+           "rows_rmatvec", "load_error", "transpose_into"]
 
 _TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
 _LOAD_ERROR = None     # why the kernels are not available (None when they are)
@@ -46,7 +47,7 @@ def _load():
         return
     try:
         handlers = _handlers()
-        for kernel in ("cd_epoch", "cd_epoch_ell"):
+        for kernel in ("cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "rows_stats", "rows_matvec", "rows_rmatvec"):
             for dtype in ("f64", "f32"):
                 name = f"sparsestat_{kernel}_{dtype}"
                 jax.ffi.register_ffi_target(name, handlers[f"{kernel}_{dtype}"], platform="cpu")
@@ -121,6 +122,54 @@ def cd_epoch(Z, inv_L, l1, l2, w, r, m, *, h=None, positive: bool = False):
                             vmap_method="sequential", input_output_aliases={5: 0, 6: 1})
     return call(Z, jnp.asarray(inv_L, dt), l1, jnp.asarray(l2, dt), hv, jnp.asarray(w, dt), jnp.asarray(r, dt),
                 jnp.asarray(m, jnp.int32), positive=bool(positive))
+
+
+def _rows_args(XT, idx, m):
+    return XT, jnp.asarray(idx, jnp.int32), jnp.asarray(m, jnp.int32)
+
+
+def rows_stats(XT, idx, m, xm, om):
+    """For the working-set rows XT[idx[j]], j < m (read in place; 0 past m): c_j = sum_i om_i (x_ji - xm_j)
+    and L_j = sum_i om_i (x_ji - xm_j)^2. ``XT`` (p, n), ``idx`` (B,) int32 in range, ``xm`` (B,),
+    ``om`` (n,). Returns (c, L)."""
+    dt = jnp.dtype(XT.dtype)
+    B, n = idx.shape[0], XT.shape[1]
+    call = jax.ffi.ffi_call(_target("rows_stats", dt), (jax.ShapeDtypeStruct((B,), dt),) * 2,
+                            vmap_method="sequential")
+    return call(*_rows_args(XT, idx, m), jnp.broadcast_to(jnp.asarray(xm, dt), (B,)),
+                jnp.broadcast_to(jnp.asarray(om, dt), (n,)))
+
+
+def rows_matvec(XT, idx, m, v):
+    """(B,) u_j = XT[idx[j]] . v for j < m, 0 past m (rows read in place)."""
+    dt = jnp.dtype(XT.dtype)
+    call = jax.ffi.ffi_call(_target("rows_matvec", dt), jax.ShapeDtypeStruct((idx.shape[0],), dt),
+                            vmap_method="sequential")
+    return call(*_rows_args(XT, idx, m), jnp.asarray(v, dt))
+
+
+def rows_rmatvec(XT, idx, m, a):
+    """(n,) sum_{j < m} a_j XT[idx[j]] (rows read in place)."""
+    dt = jnp.dtype(XT.dtype)
+    call = jax.ffi.ffi_call(_target("rows_rmatvec", dt), jax.ShapeDtypeStruct((XT.shape[1],), dt),
+                            vmap_method="sequential")
+    return call(*_rows_args(XT, idx, m), jnp.asarray(a, dt))
+
+
+def cd_epoch_rows(XT, idx, m, xm, om, c, inv_L, l1, l2, w, t, *, positive: bool = False):
+    """:func:`cd_epoch` on the centred, weighted working-set columns Z_j = sqrt(om) o (XT[idx[j]] - xm_j),
+    read in place from the transposed design ``XT`` (p, n): nothing of size B n is formed. The state is
+    t = om o r (r the unscaled residual; the scaled residual is sqrt(om) o r): Z_j . rt = x_j . t -
+    xm_j sum(t), and an update delta moves t by -delta om o (x_j - xm_j). ``c`` and 1 / ``inv_L`` from
+    :func:`rows_stats`. Returns (w, t) after the epoch."""
+    dt = jnp.dtype(XT.dtype)
+    B, n = idx.shape[0], XT.shape[1]
+    f = lambda a, shape: jnp.broadcast_to(jnp.asarray(a, dt), shape)  # noqa: E731
+    call = jax.ffi.ffi_call(_target("cd_epoch_rows", dt),
+                            (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt)),
+                            vmap_method="sequential", input_output_aliases={9: 0, 10: 1})
+    return call(*_rows_args(XT, idx, m), f(xm, (B,)), f(om, (n,)), f(c, (B,)), f(inv_L, (B,)), f(l1, (B,)),
+                f(l2, ()), f(w, (B,)), f(t, (n,)), positive=bool(positive))
 
 
 def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive: bool = False):

@@ -5,13 +5,15 @@ celer's dual extrapolation for the inner stopping test."""
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ..linalg import native
 from ..linalg.solve import cho_solve
-from ._problem import Problem
+from ._problem import Design, Problem
 from .datafits import quadratic_primal_dual
 
 ANDERSON_K = 5
@@ -102,12 +104,18 @@ def use_native_epoch(dtype, pen) -> bool:
     return native.use_native(dtype) and pen.kind in ("l1", "l1l2")
 
 
+def _l1_l2_vec(pen_W, dtype):
+    """(per-coordinate l1 weights, l2) of an l1 / l1l2 penalty, as the native kernels take them."""
+    l1, l2 = pen_W.l1_l2(dtype)
+    if pen_W.weights is not None:
+        l1 = l1 * jnp.asarray(pen_W.weights, dtype)
+    return l1, l2
+
+
 def native_epoch(Z, inv_L, pen_W, m, h=None):
     """``epoch(wW, rt)`` of :func:`_cd_epoch`'s meaning (same iterates, to rounding) as one native call,
     for an l1 / l1l2 penalty ``pen_W`` on the working set."""
-    l1, l2 = pen_W.l1_l2(Z.dtype)
-    if pen_W.weights is not None:
-        l1 = l1 * jnp.asarray(pen_W.weights, Z.dtype)
+    l1, l2 = _l1_l2_vec(pen_W, Z.dtype)
 
     def epoch(wW, rt):
         return native.cd_epoch(Z, inv_L, l1, l2, wW, rt, m, h=h, positive=pen_W.positive)
@@ -149,8 +157,10 @@ def _cg(matvec, b, iters):
     return lax.fori_loop(0, iters, body, (zero, b, b, jnp.dot(b, b)))[0]
 
 
-def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
-    """A descent step on the support of wW: ``iters`` conjugate-gradient iterations on the smooth
+def _support_cg_step(Z_mul, Zt_res, wW, res, pen_W, visited, iters):
+    """A descent step on the support of wW (the working set's columns Z through ``Z_mul(res)`` = Z rt and
+    ``Zt_res(d)``, the residual representation of Z^T d; see :class:`QuadOps`): ``iters``
+    conjugate-gradient iterations on the smooth
     quadratic that the subproblem equals inside the current orthant (signs and zeros of wW fixed),
     then cut back to the orthant's boundary (the first coordinate reaching 0 is set to 0).
 
@@ -167,9 +177,9 @@ def _support_cg_step(Z, wW, rt, pen_W, visited, iters):
     v = 1.0 if pen_W.weights is None else jnp.asarray(pen_W.weights, dtype)
 
     def hvp(d):
-        return Sf * (Z @ (d @ Z) + l2 * d)
+        return Sf * (Z_mul(Zt_res(d)) + l2 * d)
 
-    g = Sf * (l1 * v * jnp.sign(wW) + l2 * wW - Z @ rt)
+    g = Sf * (l1 * v * jnp.sign(wW) + l2 * wW - Z_mul(res))
     # fixed iteration count: a few Krylov steps are enough to leave CD's slow directions
     u = _cg(hvp, -g, iters)
     u = jnp.where(jnp.all(jnp.isfinite(u)), u, 0.0)  # a breakdown (0/0) proposes no step
@@ -234,6 +244,58 @@ def anderson_cd(epoch, residual, sub_obj, sub_pd, wW, res, sub_target, budget, c
     return wW, res, ep
 
 
+class QuadOps(NamedTuple):
+    """The working-set subproblem 1/2 ||rt||^2 + pen(wW), rt = yt - Z^T wW (Z the weighted, centred
+    working-set columns), through a residual representation ``res``: the explicit rt, or t = omega o r
+    where Z is never formed (:func:`quad_inner_rows`)."""
+
+    epoch: Callable       # (wW, res) -> (wW, res): one CD epoch
+    residual: Callable    # wW -> res
+    Z_mul: Callable       # res -> Z rt (B,)
+    Zt_res: Callable      # d -> the res of the vector Z^T d (Z_mul(Zt_res(d)) = Z Z^T d)
+    sq_norm: Callable     # res -> ||rt||^2
+    dot_yt: Callable      # res -> rt . yt
+    full_r: Callable      # wW -> unscaled residual (y - ym) - (X w - xm . w) of the full problem
+
+
+def _solve_subproblem(ops: QuadOps, prob: Problem, idx, m, w, pen, pen_W, sub_target, budget, convex_gap: bool,
+                      converged, use_cg: bool):
+    """Anderson CD (and the CG support step) on the subproblem ``ops``; (w, b, epochs, full residual)."""
+    dtype = w.dtype
+    wW = w[idx]
+    visited = jnp.arange(idx.shape[0]) < m  # rows past m are bucket padding: never updated, not certified
+    n_eff = jnp.sum(prob.omega > 0)   # samples with weight (padding rows and held-out folds have none)
+
+    def sub_obj(wW, res):
+        return 0.5 * ops.sq_norm(res) + pen_W.value(wW)
+
+    def sub_pd(wW, res):
+        corr = jnp.where(visited, ops.Z_mul(res), 0.0)
+        if convex_gap:
+            return quadratic_primal_dual(ops.sq_norm(res), ops.dot_yt(res), corr, wW, pen_W)
+        return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
+
+    def support_step(wW2, res2):
+        ill = jnp.sum((wW2 != 0) & visited) >= CG_ILL_FRACTION * n_eff
+        wc = _support_cg_step(ops.Z_mul, ops.Zt_res, wW2, res2, pen_W, visited,
+                              jnp.where(ill, CG_ITERS_ILL, CG_ITERS))
+        rc = ops.residual(wc)
+        take = sub_obj(wc, rc) < sub_obj(wW2, res2)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), (wc, rc), (wW2, res2))
+
+    wW, _, ep = anderson_cd(ops.epoch, ops.residual, sub_obj, sub_pd, wW, ops.residual(wW), sub_target, budget,
+                            convex_gap, converged, pen_W.positive, support_step if use_cg else None)
+    return w.at[idx].set(wW), jnp.zeros((), dtype), ep, ops.full_r(wW)   # every nonzero of w is in W
+
+
+def _use_cg(pen, B, n) -> bool:
+    # the support step pays where CD epochs are bound by per-operation overhead (small B n: a CG
+    # iteration, two matrix-vector products, costs a fraction of an epoch; path 1000 x 5000: -10 %);
+    # where both are bound by memory bandwidth it costs an epoch per iteration and saved none
+    # (path 5000 x 20000: +20 %)
+    return CG_ITERS > 0 and pen.kind in ("l1", "l1l2") and B * n <= SMALL_BN
+
+
 def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
     """CD on the working set; XW = X[:, idx].T (B, n). Returns (w, b, epochs, full residual)."""
     dtype = XW.dtype
@@ -241,8 +303,6 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
     xmW = prob.xm[idx]
     Z = (XW - xmW[:, None]) * sq[None, :]  # (B, n), weighted and centred
     yt = sq * (prob.y - prob.ym)
-    wW = w[idx]
-    rt = yt - wW @ Z
     pen_W = pen.take(idx)
     if use_native_epoch(dtype, pen):
         L = jnp.where(jnp.arange(Z.shape[0]) < m, jnp.sum(Z * Z, axis=1), 0.0)
@@ -252,32 +312,43 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
         L = jnp.diagonal(Gb, axis1=1, axis2=2).reshape(-1)  # ||Z_j||^2 of the solved rows, 0 past m
         inv_L = _inverse(L)
         epoch = lambda wW, rt: _cd_epoch(Z, Gb, inv_L, wW, rt, pen_W, m)  # noqa: E731
-    visited = jnp.arange(idx.shape[0]) < m  # rows past m are bucket padding: never updated, not certified
-    # the support step pays where CD epochs are bound by per-operation overhead (small B n: a CG
-    # iteration, two matrix-vector products, costs a fraction of an epoch; path 1000 x 5000: -10 %);
-    # where both are bound by memory bandwidth it costs an epoch per iteration and saved none
-    # (path 5000 x 20000: +20 %)
-    use_cg = CG_ITERS > 0 and pen.kind in ("l1", "l1l2") and Z.shape[0] * Z.shape[1] <= SMALL_BN
-    n_eff = jnp.sum(prob.omega > 0)   # samples with weight (padding rows and held-out folds have none)
+    ops = QuadOps(epoch, residual=lambda a: yt - a @ Z, Z_mul=lambda rt: Z @ rt, Zt_res=lambda d: d @ Z,
+                  sq_norm=lambda rt: jnp.dot(rt, rt), dot_yt=lambda rt: jnp.dot(rt, yt),
+                  full_r=lambda a: (prob.y - prob.ym) - (a @ XW - jnp.dot(xmW, a)))
+    return _solve_subproblem(ops, prob, idx, m, w, pen, pen_W, sub_target, budget, convex_gap, converged,
+                             _use_cg(pen, *XW.shape))
 
-    def sub_obj(wW, rt):
-        return 0.5 * jnp.dot(rt, rt) + pen_W.value(wW)
 
-    def sub_pd(wW, rt):
-        corr = jnp.where(visited, Z @ rt, 0.0)
-        if convex_gap:
-            return quadratic_primal_dual(jnp.dot(rt, rt), jnp.dot(rt, yt), corr, wW, pen_W)
-        return jnp.max(pen_W.subdiff_distance(wW, -corr)), jnp.full((), -jnp.inf, dtype)
+def use_rows_inner(D, pen) -> bool:
+    """Whether the working-set CD on the dense design ``D`` reads its rows in place (native CPU kernels:
+    :func:`quad_inner_rows`) instead of gathering and centring a (B, n) block each round."""
+    return isinstance(D, Design) and use_native_epoch(D.XT.dtype, pen)
 
-    def support_step(wW2, rt2):
-        ill = jnp.sum((wW2 != 0) & visited) >= CG_ILL_FRACTION * n_eff
-        wc = _support_cg_step(Z, wW2, rt2, pen_W, visited, jnp.where(ill, CG_ITERS_ILL, CG_ITERS))
-        rc = yt - wc @ Z
-        take = sub_obj(wc, rc) < sub_obj(wW2, rt2)
-        return jnp.where(take, wc, wW2), jnp.where(take, rc, rt2)
 
-    wW, _, ep = anderson_cd(epoch, lambda a: yt - a @ Z,
-                            sub_obj, sub_pd, wW, rt, sub_target, budget, convex_gap, converged, pen_W.positive,
-                            support_step if use_cg else None)
-    r = (prob.y - prob.ym) - (wW @ XW - jnp.dot(xmW, wW))  # every nonzero of w is in W
-    return w.at[idx].set(wW), jnp.zeros((), dtype), ep, r
+def quad_inner_rows(XT, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
+    """:func:`quad_inner` with the working set's rows read in place from the transposed design ``XT``
+    (p, n) by native kernels (:mod:`sparsestat.linalg.native`): the residual is held as t = omega o r (r
+    unscaled), so that Z_j . rt = x_j . t - xm_j sum(t); nothing of size B n is formed. At 2048 x 1000
+    the gather and the centred copy it saves cost 1.7 ms a round, at 4096 x 5000 140 ms."""
+    dtype = XT.dtype
+    om = prob.omega
+    yc = prob.y - prob.ym
+    xmW = prob.xm[idx]
+    pen_W = pen.take(idx)
+    c, L = native.rows_stats(XT, idx, m, xmW, om)
+    inv_L = _inverse(L)
+    l1, l2 = _l1_l2_vec(pen_W, dtype)
+
+    def combine(a):   # sum_j a_j (x_j - xm_j): X_W^T a, centred
+        return native.rows_rmatvec(XT, idx, m, a) - jnp.dot(xmW, a)
+
+    def epoch(wW, t):
+        return native.cd_epoch_rows(XT, idx, m, xmW, om, c, inv_L, l1, l2, wW, t, positive=pen_W.positive)
+
+    ops = QuadOps(epoch, residual=lambda a: om * (yc - combine(a)),
+                  Z_mul=lambda t: native.rows_matvec(XT, idx, m, t) - xmW * jnp.sum(t),
+                  Zt_res=lambda d: om * combine(d),
+                  sq_norm=lambda t: jnp.sum(jnp.where(om > 0, t * t / jnp.where(om > 0, om, 1.0), 0.0)),
+                  dot_yt=lambda t: jnp.dot(t, yc), full_r=lambda a: yc - combine(a))
+    return _solve_subproblem(ops, prob, idx, m, w, pen, pen_W, sub_target, budget, convex_gap, converged,
+                             _use_cg(pen, idx.shape[0], XT.shape[1]))

@@ -25,7 +25,7 @@ from jax import lax
 from ..linalg import native
 from ._problem import Problem
 from .datafits import quadratic_primal_dual
-from .inner_cd import UNROLL, _inverse, anderson_cd, block_updates, use_native_epoch
+from .inner_cd import UNROLL, _inverse, _l1_l2_vec, anderson_cd, block_updates, use_native_epoch
 from .sparse_design import SparseDesign
 
 MAX_WIDTH = 64      # widest column (padded nonzero count) the padded-row solver takes (its per-block
@@ -120,9 +120,7 @@ def sparse_quad_inner(D, prob: Problem, idx, m, w, pen, sub_target, budget, conv
         L = jnp.sum(V * V, axis=1) - 2.0 * xmW * omx + som * xmW * xmW
         L = jnp.where(jnp.arange(idx.shape[0]) < m, L, 0.0)
         inv_L = _inverse(L)
-        l1, l2 = pen_W.l1_l2(dtype)
-        if pen_W.weights is not None:
-            l1 = l1 * jnp.asarray(pen_W.weights, dtype)
+        l1, l2 = _l1_l2_vec(pen_W, dtype)
 
         def epoch(wW, uc):
             wW, u, c = native.cd_epoch_ell(R, V, xmW, omx, sq, som, inv_L, l1, l2, wW, uc[0], uc[1], m,

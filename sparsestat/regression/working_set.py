@@ -37,7 +37,7 @@ from jax import lax
 from ..linalg.shapes import next_pow2
 from ._problem import Problem
 from .certificates import full_certificate, prepare_batch
-from .inner_cd import UNROLL, quad_inner
+from .inner_cd import UNROLL, quad_inner, quad_inner_rows, use_rows_inner
 from .inner_cd_sparse import sparse_quad_inner, use_sparse_inner
 from .inner_newton import newton_inner
 
@@ -168,6 +168,9 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
         if datafit.exact_quadratic and use_sparse_inner(D):    # sparse X: O(nnz) a coordinate, no dense block
             w, b, ep, lin = sparse_quad_inner(D, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
                                               st.converged)
+        elif datafit.exact_quadratic and use_rows_inner(D, pen):   # CPU: rows read in place, no (B, n) copy
+            w, b, ep, lin = quad_inner_rows(D.XT, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
+                                            st.converged)
         elif datafit.exact_quadratic:
             XW = D.columns(idx)
             w, b, ep, lin = quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,

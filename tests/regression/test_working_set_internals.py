@@ -73,6 +73,11 @@ def test_block_gram_blocks_of_the_solved_rows(x64):
     np.testing.assert_array_equal(G[5:], 0.0)
 
 
+def _maps(Z):
+    Zj = jnp.asarray(Z)
+    return (lambda rt: Zj @ rt), (lambda d: d @ Zj)
+
+
 @pytest.mark.parametrize("pen_kind", ["l1", "l1l2"])
 def test_support_cg_step_solves_the_orthant_quadratic_and_never_ascends(pen_kind, x64):
     """With enough iterations the support step reaches the closed-form minimiser of the subproblem on the
@@ -100,12 +105,12 @@ def test_support_cg_step_solves_the_orthant_quadratic_and_never_ascends(pen_kind
     assert np.all(np.sign(exact) == s)
     w0 = w_true.copy()
     w0[S] *= 0.5  # same signs, far from the minimiser
-    out = np.asarray(inner_cd._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited, 5))
+    out = np.asarray(inner_cd._support_cg_step(*_maps(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited, 5))
     np.testing.assert_allclose(out[S], exact, rtol=1e-9, atol=1e-10)
     np.testing.assert_array_equal(out[5:], 0.0)
     for trial in range(20):  # random supports and signs: descent, no sign crossing
         w0 = np.where(rng.random(B) < 0.5, rng.standard_normal(B), 0.0)
-        out = np.asarray(inner_cd._support_cg_step(jnp.asarray(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited,
+        out = np.asarray(inner_cd._support_cg_step(*_maps(Z), jnp.asarray(w0), jnp.asarray(yt - w0 @ Z), pen, visited,
                                              int(rng.integers(1, 6))))
         assert obj(out) <= obj(w0) + 1e-12
         assert np.all(out * w0 >= 0) and np.all(out[w0 == 0] == 0)
