@@ -219,3 +219,43 @@ def test_another_jaxlib_minor_version_falls_back_with_a_reason():
     line = proc.stdout.strip().splitlines()[-1]
     assert line.startswith("False True"), line
     assert "0.1.0" in line and "reinstall" in line
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_rows_kernels_read_the_working_set_in_place(positive):
+    """rows_stats / rows_matvec / rows_rmatvec / cd_epoch_rows on XT[idx] (unordered indices, rows past m
+    ignored, zero-weight samples) against the explicit centred, weighted block and the dense epoch."""
+    rng = np.random.default_rng(5)
+    p, n, B, m = 40, 29, 16, 11
+    XT = rng.standard_normal((p, n)) + 3.0   # features with means: the centring matters
+    idx = rng.permutation(p)[:B].astype(np.int32)
+    om = rng.random(n) + 0.3
+    om[[2, 7]] = 0.0
+    sq = np.sqrt(om)
+    xm = rng.standard_normal(B)
+    XW = XT[idx]
+    Z = (XW - xm[:, None]) * sq[None, :]
+    with enable_x64():
+        c, L = native.rows_stats(jnp.asarray(XT), jnp.asarray(idx), m, xm, om)
+        np.testing.assert_allclose(np.asarray(L)[:m], (Z[:m] ** 2).sum(1), rtol=1e-13)
+        np.testing.assert_allclose(np.asarray(c)[:m], ((XW[:m] - xm[:m, None]) * om).sum(1), rtol=1e-12, atol=1e-12)
+        assert not np.asarray(L)[m:].any() and not np.asarray(c)[m:].any()
+        v = rng.standard_normal(n)
+        u = np.asarray(native.rows_matvec(jnp.asarray(XT), jnp.asarray(idx), m, v))
+        np.testing.assert_allclose(u[:m], XW[:m] @ v, rtol=1e-13)
+        assert not u[m:].any()
+        a = rng.standard_normal(B)
+        np.testing.assert_allclose(np.asarray(native.rows_rmatvec(jnp.asarray(XT), jnp.asarray(idx), m, a)),
+                                   a[:m] @ XW[:m], rtol=1e-12, atol=1e-12)
+        # one epoch: the state t = om o r against the dense epoch on Z with rt = sq o r
+        w = rng.standard_normal(B) * (rng.random(B) < 0.5)
+        w[m:] = 0.0
+        r = rng.standard_normal(n)
+        inv_L = 1.0 / (Z ** 2).sum(1)
+        l1 = np.full(B, 0.4)
+        w_ref, rt_ref = _numpy_epoch(Z, inv_L, l1, 0.3, w, sq * r, m, positive=positive)
+        w_n, t_n = native.cd_epoch_rows(jnp.asarray(XT), jnp.asarray(idx), m, xm, om, c, inv_L, l1, 0.3, w, om * r,
+                                        positive=positive)
+        w_n, t_n = np.asarray(w_n), np.asarray(t_n)
+    np.testing.assert_allclose(w_n, w_ref, atol=1e-12)
+    np.testing.assert_allclose(t_n, sq * rt_ref, atol=1e-12)   # t = om r = sq rt
