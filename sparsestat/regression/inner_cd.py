@@ -325,28 +325,42 @@ def use_rows_inner(D, pen) -> bool:
     return isinstance(D, Design) and use_native_epoch(D.XT.dtype, pen)
 
 
-def quad_inner_rows(XT, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged):
-    """:func:`quad_inner` with the working set's rows read in place from the transposed design ``XT``
-    (p, n) by native kernels (:mod:`sparsestat.linalg.native`): the residual is held as t = omega o r (r
-    unscaled), so that Z_j . rt = x_j . t - xm_j sum(t); nothing of size B n is formed. At 2048 x 1000
-    the gather and the centred copy it saves cost 1.7 ms a round, at 4096 x 5000 140 ms."""
+def quad_inner_rows(XT, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap: bool, converged, *,
+                    in_place: bool = True):
+    """:func:`quad_inner` on CPU with native kernels (:mod:`sparsestat.linalg.native`) and the centring
+    and weights implicit: the residual is held as t = omega o r (r unscaled), so that Z_j . rt =
+    x_j . t - xm_j sum(t), and no centred (B, n) block is formed (0.7 ms a round at 2048 x 1000).
+
+    ``in_place``: the epochs and products read the working set's rows from the transposed design ``XT``
+    (p, n) through ``idx`` (no gather either: single fits, 1000 x 5000 at alpha_max / 20 24.5-28.5 ms
+    against 28.4-35 ms gathered); False gathers the (B, n) block once a round and leaves the products to
+    XLA, whose matrix-vector products use every core (paths: their ill-conditioned tails run 20-iteration
+    conjugate-gradient steps, two products each; 50-alpha path 0.455 s gathered against 0.62 s in place)."""
     dtype = XT.dtype
     om = prob.omega
     yc = prob.y - prob.ym
     xmW = prob.xm[idx]
     pen_W = pen.take(idx)
-    c, L = native.rows_stats(XT, idx, m, xmW, om)
+    if in_place:
+        rows, ridx = XT, idx
+    else:
+        rows, ridx = XT.at[idx].get(mode="promise_in_bounds"), jnp.arange(idx.shape[0], dtype=jnp.int32)
+    c, L = native.rows_stats(rows, ridx, m, xmW, om)
     inv_L = _inverse(L)
     l1, l2 = _l1_l2_vec(pen_W, dtype)
 
     def combine(a):   # sum_j a_j (x_j - xm_j): X_W^T a, centred
-        return native.rows_rmatvec(XT, idx, m, a) - jnp.dot(xmW, a)
+        lin = native.rows_rmatvec(XT, idx, m, a) if in_place else a @ rows
+        return lin - jnp.dot(xmW, a)
+
+    def zmul(t):      # X_W t
+        return native.rows_matvec(XT, idx, m, t) if in_place else rows @ t
 
     def epoch(wW, t):
-        return native.cd_epoch_rows(XT, idx, m, xmW, om, c, inv_L, l1, l2, wW, t, positive=pen_W.positive)
+        return native.cd_epoch_rows(rows, ridx, m, xmW, om, c, inv_L, l1, l2, wW, t, positive=pen_W.positive)
 
     ops = QuadOps(epoch, residual=lambda a: om * (yc - combine(a)),
-                  Z_mul=lambda t: native.rows_matvec(XT, idx, m, t) - xmW * jnp.sum(t),
+                  Z_mul=lambda t: zmul(t) - xmW * jnp.sum(t),
                   Zt_res=lambda d: om * combine(d),
                   sq_norm=lambda t: jnp.sum(jnp.where(om > 0, t * t / jnp.where(om > 0, om, 1.0), 0.0)),
                   dot_yt=lambda t: jnp.dot(t, yc), full_r=lambda a: yc - combine(a))

@@ -142,7 +142,7 @@ MAX_ROUNDS = 100_000  # safety cap per compiled call: every round of an active p
 
 
 def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: int, datafit,
-           fit_intercept: bool):
+           fit_intercept: bool, in_place: bool = True):
     """One working-set round for a batch of problems (leading axis of ``probs``, ``pens``, ``state``).
     Problems already done at entry are returned unchanged. ``datafit`` (without sample weights: a
     pytree with no leaves) selects the inner solver."""
@@ -170,7 +170,7 @@ def _round(D, probs: Problem, pens, state: WSState, targets, max_iter, ws_size: 
                                               st.converged)
         elif datafit.exact_quadratic and use_rows_inner(D, pen):   # CPU: rows read in place, no (B, n) copy
             w, b, ep, lin = quad_inner_rows(D.XT, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
-                                            st.converged)
+                                            st.converged, in_place=in_place)
         elif datafit.exact_quadratic:
             XW = D.columns(idx)
             w, b, ep, lin = quad_inner(XW, prob, idx, m, st.w, pen, sub_target, budget, convex_gap,
@@ -229,7 +229,7 @@ def _need(state: WSState, max_iter, datafit):
 
 
 def _rounds(D, probs, pens, state, targets, max_iter, ws_size: int, datafit, fit_intercept: bool,
-            sub_bucket: bool = False):
+            sub_bucket: bool = False, in_place: bool = True):
     """Rounds at bucket ``ws_size`` until every problem is done or one wants a larger bucket.
     Returns (state, outgrown): outgrown when an active problem wants more than ``ws_size`` < p.
 
@@ -237,7 +237,11 @@ def _rounds(D, probs, pens, state, targets, max_iter, ws_size: int, datafit, fit
     at MIN_BUCKET and take it while what a round solves fits there: a round's gathers and products
     scale with its bucket, and most alphas of a path solve 64-128 of p <= 512 features (200 x 500
     100-alpha path: -15-20 %). Paths and CV take it; a single fit does not (a second round body
-    costs a fresh process 1.2 s of compilation or 0.2 s of loading, more than a fit saves)."""
+    costs a fresh process 1.2 s of compilation or 0.2 s of loading, more than a fit saves).
+
+    ``in_place``: dense rounds on CPU read the working set's rows in place (single fits); paths pass
+    False and gather each round's block, as their many short, CG-heavy rounds want XLA's multi-threaded
+    products (:func:`~sparsestat.regression.inner_cd.quad_inner_rows`)."""
     p = D.shape[1]
 
     def cond(c):
@@ -246,7 +250,7 @@ def _rounds(D, probs, pens, state, targets, max_iter, ws_size: int, datafit, fit
         return active & ((need <= ws_size) | (ws_size >= p)) & (k < MAX_ROUNDS)
 
     def round_at(size, st):
-        return _round(D, probs, pens, st, targets, max_iter, size, datafit, fit_intercept)
+        return _round(D, probs, pens, st, targets, max_iter, size, datafit, fit_intercept, in_place=in_place)
 
     def body(c):
         st, k = c
@@ -345,7 +349,8 @@ def ws_path(D, probs: Problem, pen_grid, w0, b0, targets, max_iter, start, *, ws
 
         def run(_):
             st = _initial_state(D, probs, pen, w, b, targets, (lin, corr), datafit, fit_intercept)
-            return _rounds(D, probs, pen, st, targets, max_iter, ws_size, datafit, fit_intercept, sub_bucket=True)
+            return _rounds(D, probs, pen, st, targets, max_iter, ws_size, datafit, fit_intercept, sub_bucket=True,
+                           in_place=False)
 
         def skip(_):
             z = jnp.zeros((T,), dtype)
