@@ -258,7 +258,7 @@ class QuadOps(NamedTuple):
     full_r: Callable      # wW -> unscaled residual (y - ym) - (X w - xm . w) of the full problem
 
 
-def _solve_subproblem(ops: QuadOps, prob: Problem, idx, m, w, pen, pen_W, sub_target, budget, convex_gap: bool,
+def _solve_subproblem(ops: QuadOps, prob: Problem, idx, m, w, pen_W, sub_target, budget, convex_gap: bool,
                       converged, use_cg: bool):
     """Anderson CD (and the CG support step) on the subproblem ``ops``; (w, b, epochs, full residual)."""
     dtype = w.dtype
@@ -315,7 +315,7 @@ def quad_inner(XW, prob: Problem, idx, m, w, pen, sub_target, budget, convex_gap
     ops = QuadOps(epoch, residual=lambda a: yt - a @ Z, Z_mul=lambda rt: Z @ rt, Zt_res=lambda d: d @ Z,
                   sq_norm=lambda rt: jnp.dot(rt, rt), dot_yt=lambda rt: jnp.dot(rt, yt),
                   full_r=lambda a: (prob.y - prob.ym) - (a @ XW - jnp.dot(xmW, a)))
-    return _solve_subproblem(ops, prob, idx, m, w, pen, pen_W, sub_target, budget, convex_gap, converged,
+    return _solve_subproblem(ops, prob, idx, m, w, pen_W, sub_target, budget, convex_gap, converged,
                              _use_cg(pen, *XW.shape))
 
 
@@ -364,5 +364,5 @@ def quad_inner_rows(XT, prob: Problem, idx, m, w, pen, sub_target, budget, conve
                   Zt_res=lambda d: om * combine(d),
                   sq_norm=lambda t: jnp.sum(jnp.where(om > 0, t * t / jnp.where(om > 0, om, 1.0), 0.0)),
                   dot_yt=lambda t: jnp.dot(t, yc), full_r=lambda a: yc - combine(a))
-    return _solve_subproblem(ops, prob, idx, m, w, pen, pen_W, sub_target, budget, convex_gap, converged,
+    return _solve_subproblem(ops, prob, idx, m, w, pen_W, sub_target, budget, convex_gap, converged,
                              _use_cg(pen, idx.shape[0], XT.shape[1]))

@@ -23,7 +23,15 @@ def test_path_equals_a_loop_of_warm_started_solves():
         for k, a in enumerate(grid):
             one = solve_batch(X, y[None], Quadratic(), L1(a), tol=1e-10, W0=W, fit_intercept=False)
             W = np.asarray(one.coef)
-            np.testing.assert_allclose(res.coef[k, 0], W[0], rtol=0, atol=1e-12)
+            # the same solutions, not the same rounding: on CPU a path gathers each round's block and
+            # leaves the products to XLA, a single fit reads the rows in place with native products.
+            # Both are certified to the gap target, so the objectives agree to it; the coefficients of
+            # the ill-conditioned small alphas (support near n = 50) agree to 2e-8 (1e-12 when both ran
+            # the same program)
+            obj = lambda c: 0.5 * np.mean((y - X @ c) ** 2) + a * np.abs(c).sum()  # noqa: E731
+            target = 1e-10 * float(np.mean(y ** 2))
+            assert abs(obj(np.asarray(res.coef[k, 0])) - obj(W[0])) <= target
+            np.testing.assert_allclose(res.coef[k, 0], W[0], rtol=0, atol=1e-7)
             assert res.gap[k, 0] <= 1e-10 * float(jnp.mean(jnp.asarray(y) ** 2)) * 1.0001
             assert bool(res.converged[k, 0])
 

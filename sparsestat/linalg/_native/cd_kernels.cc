@@ -103,6 +103,28 @@ inline void AxpyW(float d, const float* z, const float* h, float* r, int64_t n) 
   AxpyWF32(d, z, h, r, n);
 }
 
+// The coordinate update every epoch shares: prox of the l1 / elastic-net penalty at w_j + g s_j (step
+// s_j; s_j = 0 marks an empty column, set to 0).
+template <typename T>
+inline T CoordinateUpdate(T wj, T g, T sj, T l1j, T l2, bool positive) {
+  if (!(sj > 0)) return T(0);
+  const T v = wj + g * sj;
+  const T th = l1j * sj;
+  T num;
+  if (positive)
+    num = v - th > 0 ? v - th : T(0);
+  else
+    num = v > th ? v - th : (v < -th ? v + th : T(0));
+  return num / (T(1) + sj * l2);
+}
+
+// Results start as copies of the inputs (nothing to do when XLA aliased them).
+template <typename T>
+inline void CopyInto(T* dst, const T* src, int64_t n) {
+  if (dst != src)
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
 template <ffi::DataType D>
 ffi::Error CdEpoch(ffi::Buffer<D> Z, ffi::Buffer<D> inv_L, ffi::Buffer<D> l1, ffi::Buffer<D> l2_buf,
                    ffi::Buffer<D> h_buf, ffi::Buffer<D> w_in, ffi::Buffer<D> r_in, ffi::Buffer<ffi::S32> m_buf,
@@ -126,28 +148,15 @@ ffi::Error CdEpoch(ffi::Buffer<D> Z, ffi::Buffer<D> inv_L, ffi::Buffer<D> l1, ff
   const T l2 = l2_buf.typed_data()[0];
   T* w = w_out->typed_data();
   T* r = r_out->typed_data();
-  if (w != w_in.typed_data())
-    for (int64_t j = 0; j < B; ++j) w[j] = w_in.typed_data()[j];
-  if (r != r_in.typed_data())
-    for (int64_t i = 0; i < n; ++i) r[i] = r_in.typed_data()[i];
+  CopyInto(w, w_in.typed_data(), B);
+  CopyInto(r, r_in.typed_data(), n);
   int64_t m = m_buf.typed_data()[0];
   m = m < 0 ? 0 : (m > B ? B : m);
 
   for (int64_t j = 0; j < m; ++j) {
     const T* zj = z + j * n;
     const T wj = w[j];
-    const T sj = s[j];
-    T nw = 0;
-    if (sj > 0) {
-      const T v = wj + Dot(zj, r, n) * sj;
-      const T t = a[j] * sj;
-      T num;
-      if (positive)
-        num = v - t > 0 ? v - t : T(0);
-      else
-        num = v > t ? v - t : (v < -t ? v + t : T(0));
-      nw = num / (T(1) + sj * l2);
-    }
+    const T nw = s[j] > 0 ? CoordinateUpdate(wj, Dot(zj, r, n), s[j], a[j], l2, positive) : T(0);
     const T d = nw - wj;
     if (d != 0) {
       if (weighted)
@@ -268,27 +277,14 @@ ffi::Error CdEpochRows(ffi::Buffer<D> XT, ffi::Buffer<ffi::S32> idx_buf, ffi::Bu
   const T l2 = l2_buf.typed_data()[0];
   T* w = w_out->typed_data();
   T* t = t_out->typed_data();
-  if (w != w_in.typed_data())
-    for (int64_t j = 0; j < B; ++j) w[j] = w_in.typed_data()[j];
-  if (t != t_in.typed_data())
-    for (int64_t i = 0; i < n; ++i) t[i] = t_in.typed_data()[i];
+  CopyInto(w, w_in.typed_data(), B);
+  CopyInto(t, t_in.typed_data(), n);
   T St = 0;
   for (int64_t i = 0; i < n; ++i) St += t[i];
   for (int64_t j = 0; j < m; ++j) {
     const T* xj = x + idx[j] * n;
     const T wj = w[j];
-    const T sj = s[j];
-    T nw = 0;
-    if (sj > 0) {
-      const T v = wj + (Dot(xj, t, n) - xm[j] * St) * sj;
-      const T th = a[j] * sj;
-      T num;
-      if (positive)
-        num = v - th > 0 ? v - th : T(0);
-      else
-        num = v > th ? v - th : (v < -th ? v + th : T(0));
-      nw = num / (T(1) + sj * l2);
-    }
+    const T nw = s[j] > 0 ? CoordinateUpdate(wj, Dot(xj, t, n) - xm[j] * St, s[j], a[j], l2, positive) : T(0);
     const T d = nw - wj;
     if (d != 0) {
       AxpyOm(d, xj, xm[j], om, t, n);
@@ -337,10 +333,8 @@ ffi::Error CdEpochEll(ffi::Buffer<ffi::S32> R_buf, ffi::Buffer<D> V_buf, ffi::Bu
   const T l2 = l2_buf.typed_data()[0];
   T* w = w_out->typed_data();
   T* u = u_out->typed_data();
-  if (w != w_in.typed_data())
-    for (int64_t j = 0; j < B; ++j) w[j] = w_in.typed_data()[j];
-  if (u != u_in.typed_data())
-    for (int64_t i = 0; i < n; ++i) u[i] = u_in.typed_data()[i];
+  CopyInto(w, w_in.typed_data(), B);
+  CopyInto(u, u_in.typed_data(), n);
   T c = c_in.typed_data()[0];
   T su = Dot(sq, u, n);
   int64_t m = m_buf.typed_data()[0];
@@ -350,23 +344,15 @@ ffi::Error CdEpochEll(ffi::Buffer<ffi::S32> R_buf, ffi::Buffer<D> V_buf, ffi::Bu
     const int32_t* Rj = R + j * K;
     const T* Vj = V + j * K;
     const T wj = w[j];
-    const T sj = s[j];
     T nw = 0;
-    if (sj > 0) {
+    if (s[j] > 0) {
       T g = 0;
       for (int64_t k = 0; k < K; ++k) {
         const int32_t r = Rj[k];
         if (r >= 0 && r < n) g += Vj[k] * u[r];
       }
       g += c * omx[j] - xm[j] * su - xm[j] * c * som;
-      const T v = wj + g * sj;
-      const T t = a[j] * sj;
-      T num;
-      if (positive)
-        num = v - t > 0 ? v - t : T(0);
-      else
-        num = v > t ? v - t : (v < -t ? v + t : T(0));
-      nw = num / (T(1) + sj * l2);
+      nw = CoordinateUpdate(wj, g, s[j], a[j], l2, positive);
     }
     const T d = nw - wj;
     if (d != 0) {
