@@ -7,7 +7,11 @@ built at install time (``setup.py``, the optional extension ``sparsestat.linalg.
 pure-JAX path, used on accelerators, where the extension could not be built, and where the
 environment variable ``SPARSESTAT_NATIVE=0`` disables the kernels (read when this module is imported).
 
-:func:`use_native` tells a caller, at trace time, whether to take the native path.
+:func:`use_native` tells a caller, at trace time, whether to take the native path. The kernels: the
+coordinate-descent epochs :func:`cd_epoch` (explicit rows), :func:`cd_epoch_rows` (a working set's
+rows read in place from the transposed design, centring and weights implicit, with
+:func:`rows_stats`, :func:`rows_matvec` and :func:`rows_rmatvec`) and :func:`cd_epoch_ell` (padded
+sparse columns); and the host-side :func:`transpose_into`.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ __all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows
 
 _TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
 _LOAD_ERROR = None     # why the kernels are not available (None when they are)
-
-
-_TRANSPOSE = None         # the extension's transpose_into, when loaded
+_TRANSPOSE = None      # the extension's transpose_into, when loaded
 
 
 def _load():
