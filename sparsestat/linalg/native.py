@@ -103,17 +103,33 @@ def cd_epoch(Z, inv_L, l1, l2, w, r, m, *, h=None, positive: bool = False):
     coordinate by coordinate in row order: for row j, g = Z_j . r, w_j <- prox(w_j + g inv_L_j,
     inv_L_j) (inv_L_j = 0: the row is empty and w_j is set to 0), r <- r - delta h o Z_j.
 
+    Only for :func:`use_native` programs (CPU).
+
     Parameters
     ----------
-    Z : (B, n) float32/float64, rows = coordinates (contiguous)
-    inv_L : (B,) step sizes, 1 / sum_i h_i Z_ji^2 (0 for an empty row)
-    l1 : (B,) l1 weight of each coordinate; l2 : scalar ridge weight
-    w : (B,) coordinates; r : (n,) residual
-    m : int or int32 scalar (may be traced): rows past it are left as they are
-    h : (n,) sample weights of the residual update, optional
-    positive : bool (static)
+    Z : array (B, n)
+        float32 or float64; row j is coordinate j's column (contiguous).
+    inv_L : array (B,)
+        Step sizes 1 / sum_i h_i Z_ji^2 (0 for an empty row).
+    l1 : array (B,)
+        l1 weight of each coordinate.
+    l2 : float
+        Ridge weight.
+    w : array (B,)
+        Coordinates.
+    r : array (n,)
+        Residual.
+    m : int or int32 scalar
+        May be traced; rows past it are left as they are.
+    h : array (n,), optional
+        Sample weights of the residual update.
+    positive : bool
+        Static.
 
-    Returns (w, r) after the epoch. Only for :func:`use_native` programs (CPU).
+    Returns
+    -------
+    tuple of arrays
+        (w, r) after the epoch.
     """
     dt = jnp.dtype(Z.dtype)
     target = _target("cd_epoch", dt)
