@@ -93,7 +93,34 @@ def transpose_into(src, dst) -> bool:
 
 
 def _target(kernel, dt):
+    if not available():
+        raise RuntimeError(f"sparsestat's native kernels are not available: {load_error()}")
+    if jnp.dtype(dt) not in (jnp.float32, jnp.float64):
+        raise TypeError(f"the native kernels take float32 or float64 arrays, got {jnp.dtype(dt)}")
     return _TARGETS[kernel, "f64" if dt == jnp.float64 else "f32"]
+
+
+def _arg(fn, name, a, shape, dt):
+    """``a`` as a ``dt`` array of ``shape``: a scalar is broadcast, any other shape is a ValueError that
+    names the argument (at trace time, before the kernel's generic shape error)."""
+    a = jnp.asarray(a, dt)
+    if a.ndim and a.shape != tuple(shape):
+        raise ValueError(f"{fn}: {name} must have shape {tuple(shape)} (or be a scalar), got {a.shape}")
+    return jnp.broadcast_to(a, shape)
+
+
+def _matrix(fn, name, a):
+    if jnp.ndim(a) != 2:
+        raise ValueError(f"{fn}: {name} must be 2-D, got shape {tuple(jnp.shape(a))}")
+    return a
+
+
+def _rows_args(fn, XT, idx, m):
+    XT = _matrix(fn, "XT", XT)
+    if jnp.ndim(idx) != 1 or not jnp.issubdtype(jnp.asarray(idx).dtype, jnp.integer):
+        raise ValueError(f"{fn}: idx must be a 1-D integer array, got {jnp.asarray(idx).dtype} of shape "
+                         f"{tuple(jnp.shape(idx))}")
+    return XT, jnp.asarray(idx, jnp.int32), jnp.asarray(m, jnp.int32)
 
 
 def cd_epoch(Z, inv_L, l1, l2, w, r, m, *, h=None, positive: bool = False):
@@ -133,45 +160,43 @@ def cd_epoch(Z, inv_L, l1, l2, w, r, m, *, h=None, positive: bool = False):
     """
     dt = jnp.dtype(Z.dtype)
     target = _target("cd_epoch", dt)
-    B, n = Z.shape
-    l1 = jnp.broadcast_to(jnp.asarray(l1, dt), (B,))
-    hv = jnp.zeros((0,), dt) if h is None else jnp.broadcast_to(jnp.asarray(h, dt), (n,))
+    B, n = _matrix("cd_epoch", "Z", Z).shape
+    hv = jnp.zeros((0,), dt) if h is None else _arg("cd_epoch", "h", h, (n,), dt)
     call = jax.ffi.ffi_call(target, (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt)),
                             vmap_method="sequential", input_output_aliases={5: 0, 6: 1})
-    return call(Z, jnp.asarray(inv_L, dt), l1, jnp.asarray(l2, dt), hv, jnp.asarray(w, dt), jnp.asarray(r, dt),
-                jnp.asarray(m, jnp.int32), positive=bool(positive))
-
-
-def _rows_args(XT, idx, m):
-    return XT, jnp.asarray(idx, jnp.int32), jnp.asarray(m, jnp.int32)
+    a = lambda name, v, shape: _arg("cd_epoch", name, v, shape, dt)  # noqa: E731
+    return call(Z, a("inv_L", inv_L, (B,)), a("l1", l1, (B,)), a("l2", l2, ()), hv, a("w", w, (B,)),
+                a("r", r, (n,)), jnp.asarray(m, jnp.int32), positive=bool(positive))
 
 
 def rows_stats(XT, idx, m, xm, om):
     """For the working-set rows XT[idx[j]], j < m (read in place; 0 past m): c_j = sum_i om_i (x_ji - xm_j)
     and L_j = sum_i om_i (x_ji - xm_j)^2. ``XT`` (p, n), ``idx`` (B,) int32 in range, ``xm`` (B,),
     ``om`` (n,). Returns (c, L)."""
+    XT, idx, m = _rows_args("rows_stats", XT, idx, m)
     dt = jnp.dtype(XT.dtype)
     B, n = idx.shape[0], XT.shape[1]
     call = jax.ffi.ffi_call(_target("rows_stats", dt), (jax.ShapeDtypeStruct((B,), dt),) * 2,
                             vmap_method="sequential")
-    return call(*_rows_args(XT, idx, m), jnp.broadcast_to(jnp.asarray(xm, dt), (B,)),
-                jnp.broadcast_to(jnp.asarray(om, dt), (n,)))
+    return call(XT, idx, m, _arg("rows_stats", "xm", xm, (B,), dt), _arg("rows_stats", "om", om, (n,), dt))
 
 
 def rows_matvec(XT, idx, m, v):
     """(B,) u_j = XT[idx[j]] . v for j < m, 0 past m (rows read in place)."""
+    XT, idx, m = _rows_args("rows_matvec", XT, idx, m)
     dt = jnp.dtype(XT.dtype)
     call = jax.ffi.ffi_call(_target("rows_matvec", dt), jax.ShapeDtypeStruct((idx.shape[0],), dt),
                             vmap_method="sequential")
-    return call(*_rows_args(XT, idx, m), jnp.asarray(v, dt))
+    return call(XT, idx, m, _arg("rows_matvec", "v", v, (XT.shape[1],), dt))
 
 
 def rows_rmatvec(XT, idx, m, a):
     """(n,) sum_{j < m} a_j XT[idx[j]] (rows read in place)."""
+    XT, idx, m = _rows_args("rows_rmatvec", XT, idx, m)
     dt = jnp.dtype(XT.dtype)
     call = jax.ffi.ffi_call(_target("rows_rmatvec", dt), jax.ShapeDtypeStruct((XT.shape[1],), dt),
                             vmap_method="sequential")
-    return call(*_rows_args(XT, idx, m), jnp.asarray(a, dt))
+    return call(XT, idx, m, _arg("rows_rmatvec", "a", a, (idx.shape[0],), dt))
 
 
 def cd_epoch_rows(XT, idx, m, xm, om, c, inv_L, l1, l2, w, t, *, positive: bool = False):
@@ -180,14 +205,15 @@ def cd_epoch_rows(XT, idx, m, xm, om, c, inv_L, l1, l2, w, t, *, positive: bool 
     t = om o r (r the unscaled residual; the scaled residual is sqrt(om) o r): Z_j . rt = x_j . t -
     xm_j sum(t), and an update delta moves t by -delta om o (x_j - xm_j). ``c`` and 1 / ``inv_L`` from
     :func:`rows_stats`. Returns (w, t) after the epoch."""
+    XT, idx, m = _rows_args("cd_epoch_rows", XT, idx, m)
     dt = jnp.dtype(XT.dtype)
     B, n = idx.shape[0], XT.shape[1]
-    f = lambda a, shape: jnp.broadcast_to(jnp.asarray(a, dt), shape)  # noqa: E731
     call = jax.ffi.ffi_call(_target("cd_epoch_rows", dt),
                             (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt)),
                             vmap_method="sequential", input_output_aliases={9: 0, 10: 1})
-    return call(*_rows_args(XT, idx, m), f(xm, (B,)), f(om, (n,)), f(c, (B,)), f(inv_L, (B,)), f(l1, (B,)),
-                f(l2, ()), f(w, (B,)), f(t, (n,)), positive=bool(positive))
+    a = lambda name, v, shape: _arg("cd_epoch_rows", name, v, shape, dt)  # noqa: E731
+    return call(XT, idx, m, a("xm", xm, (B,)), a("om", om, (n,)), a("c", c, (B,)), a("inv_L", inv_L, (B,)),
+                a("l1", l1, (B,)), a("l2", l2, ()), a("w", w, (B,)), a("t", t, (n,)), positive=bool(positive))
 
 
 def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive: bool = False):
@@ -201,13 +227,17 @@ def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive:
     Returns (w, u, c) after the epoch. Only for :func:`use_native` programs (CPU).
     """
     dt = jnp.dtype(V.dtype)
-    B, K = V.shape
-    n = u.shape[0]
-    f = lambda a, shape: jnp.broadcast_to(jnp.asarray(a, dt), shape)  # noqa: E731
+    B, K = _matrix("cd_epoch_ell", "V", V).shape
+    if jnp.shape(R) != (B, K):
+        raise ValueError(f"cd_epoch_ell: R must have V's shape {(B, K)}, got {tuple(jnp.shape(R))}")
+    if jnp.ndim(u) != 1:
+        raise ValueError(f"cd_epoch_ell: u must be 1-D, got shape {tuple(jnp.shape(u))}")
+    n = jnp.shape(u)[0]
     call = jax.ffi.ffi_call(_target("cd_epoch_ell", dt),
                             (jax.ShapeDtypeStruct((B,), dt), jax.ShapeDtypeStruct((n,), dt),
                              jax.ShapeDtypeStruct((), dt)),
                             vmap_method="sequential", input_output_aliases={9: 0, 10: 1, 11: 2})
-    return call(jnp.asarray(R, jnp.int32), V, f(xm, (B,)), f(omx, (B,)), f(sq, (n,)), f(som, ()), f(inv_L, (B,)),
-                f(l1, (B,)), f(l2, ()), f(w, (B,)), f(u, (n,)), f(c, ()), jnp.asarray(m, jnp.int32),
-                positive=bool(positive))
+    a = lambda name, v, shape: _arg("cd_epoch_ell", name, v, shape, dt)  # noqa: E731
+    return call(jnp.asarray(R, jnp.int32), V, a("xm", xm, (B,)), a("omx", omx, (B,)), a("sq", sq, (n,)),
+                a("som", som, ()), a("inv_L", inv_L, (B,)), a("l1", l1, (B,)), a("l2", l2, ()), a("w", w, (B,)),
+                a("u", u, (n,)), a("c", c, ()), jnp.asarray(m, jnp.int32), positive=bool(positive))

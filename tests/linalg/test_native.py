@@ -259,3 +259,20 @@ def test_rows_kernels_read_the_working_set_in_place(positive):
         w_n, t_n = np.asarray(w_n), np.asarray(t_n)
     np.testing.assert_allclose(w_n, w_ref, atol=1e-12)
     np.testing.assert_allclose(t_n, sq * rt_ref, atol=1e-12)   # t = om r = sq rt
+
+
+def test_bad_arguments_are_named_errors():
+    Z = jnp.ones((4, 3))
+    with pytest.raises(ValueError, match="cd_epoch: r must have shape"):
+        native.cd_epoch(Z, jnp.ones(4), 0.1, 0.0, jnp.zeros(4), jnp.zeros(5), 4)
+    with pytest.raises(ValueError, match="cd_epoch: Z must be 2-D"):
+        native.cd_epoch(jnp.ones(4), jnp.ones(4), 0.1, 0.0, jnp.zeros(4), jnp.zeros(4), 4)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        native.cd_epoch(jnp.ones((4, 3), jnp.int32), jnp.ones(4), 0.1, 0.0, jnp.zeros(4), jnp.zeros(3), 4)
+    with pytest.raises(ValueError, match="rows_matvec: idx must be a 1-D integer array"):
+        native.rows_matvec(Z, jnp.ones(2), 2, jnp.ones(3))
+    with pytest.raises(ValueError, match="rows_stats: om must have shape"):
+        native.rows_stats(Z, jnp.arange(2), 2, 0.0, jnp.ones(4))
+    with pytest.raises(ValueError, match="cd_epoch_ell: R must have V's shape"):
+        native.cd_epoch_ell(jnp.zeros((2, 3), jnp.int32), jnp.ones((2, 2)), 0.0, 0.0, 1.0, 1.0, 1.0, 0.1, 0.0,
+                            jnp.zeros(2), jnp.zeros(5), 0.0, 2)
