@@ -11,7 +11,8 @@ environment variable ``SPARSESTAT_NATIVE=0`` disables the kernels (read when thi
 coordinate-descent epochs :func:`cd_epoch` (explicit rows), :func:`cd_epoch_rows` (a working set's
 rows read in place from the transposed design, centring and weights implicit, with
 :func:`rows_stats`, :func:`rows_matvec` and :func:`rows_rmatvec`) and :func:`cd_epoch_ell` (padded
-sparse columns); and the host-side :func:`transpose_into`.
+sparse columns); the whole-problem solver :func:`cd_path` (a grid of elastic-net penalties, each solved
+to a duality-gap target in one call: ``_native/cd_solve.cc``); and the host-side :func:`transpose_into`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import os
 import jax
 import jax.numpy as jnp
 
-__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "rows_stats", "rows_matvec",
-           "rows_rmatvec", "load_error", "transpose_into"]
+__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "cd_path", "rows_stats",
+           "rows_matvec", "rows_rmatvec", "load_error", "transpose_into"]
 
 _TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
 _LOAD_ERROR = None     # why the kernels are not available (None when they are)
@@ -49,7 +50,8 @@ def _load():
         return
     try:
         handlers = _handlers()
-        for kernel in ("cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "rows_stats", "rows_matvec", "rows_rmatvec"):
+        for kernel in ("cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "rows_stats", "rows_matvec", "rows_rmatvec",
+                       "cd_path"):
             for dtype in ("f64", "f32"):
                 name = f"sparsestat_{kernel}_{dtype}"
                 jax.ffi.register_ffi_target(name, handlers[f"{kernel}_{dtype}"], platform="cpu")
@@ -241,3 +243,64 @@ def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive:
     return call(jnp.asarray(R, jnp.int32), V, a("xm", xm, (B,)), a("omx", omx, (B,)), a("sq", sq, (n,)),
                 a("som", som, ()), a("inv_L", inv_L, (B,)), a("l1", l1, (B,)), a("l2", l2, ()), a("w", w, (B,)),
                 a("u", u, (n,)), a("c", c, ()), jnp.asarray(m, jnp.int32), positive=bool(positive))
+
+
+def cd_path(XT, xm, om, yc, v, l1, l2, w0, target, max_iter, *, positive: bool = False):
+    """A batch of B weighted, centred elastic nets sharing X, each solved along its grid of penalties in
+    one native call.
+
+    For problem b and each grid point a in turn (warm-started at the previous solution, from ``w0[b]``
+    at the first):
+
+        min_w 1/2 sum_i om_bi (yc_bi - sum_j w_j (x_ji - xm_bj))^2 + l1[b, a] sum_j v_bj |w_j|
+              + l2[b, a] / 2 |w|^2
+
+    (w >= 0 if ``positive``), X read in place from its transposed copy ``XT`` (p, n). Each point stops
+    when its duality gap (:func:`~sparsestat.regression.datafits.quadratic_primal_dual`, the best dual
+    value seen) is <= ``target[b]``, or after ``max_iter`` epochs: working-set coordinate descent with
+    Anderson extrapolation, the working set being the support plus the largest KKT violators (the
+    algorithm of :mod:`sparsestat.regression.working_set`, without XLA's per-operation cost). The
+    problems run on up to 4 threads; each problem's result does not depend on their number. Rows past
+    the last one with weight are skipped (padding costs nothing).
+
+    Parameters
+    ----------
+    XT : array (p, n)
+        float32 or float64; zero rows (padding) never enter the model.
+    xm : array (B, p)
+        Column means subtracted implicitly (zeros without an intercept).
+    om : array (B, n)
+        Sample weights summing to 1 (0 on padded or held-out rows).
+    yc : array (B, n)
+        Centred targets.
+    v : array (B, p)
+        Positive per-feature factors of the l1 part.
+    l1, l2 : arrays (B, A)
+        The grids, in the order solved.
+    w0 : array (B, p)
+        Starts.
+    target : array (B,)
+        Gap targets (objective units).
+    max_iter : int
+        Epochs per grid point.
+    positive : bool
+        Static.
+
+    Returns
+    -------
+    tuple of arrays
+        (W (B, A, p), gap (B, A), n_iter (B, A) int32). Only for :func:`use_native` programs (CPU).
+    """
+    XT = _matrix("cd_path", "XT", XT)
+    dt = jnp.dtype(XT.dtype)
+    name = _target("cd_path", dt)
+    p, n = XT.shape
+    if jnp.ndim(l1) != 2:
+        raise ValueError(f"cd_path: l1 must be 2-D (problems, grid), got shape {tuple(jnp.shape(l1))}")
+    B, A = jnp.shape(l1)
+    a = lambda name_, val, shape: _arg("cd_path", name_, val, shape, dt)  # noqa: E731
+    call = jax.ffi.ffi_call(name, (jax.ShapeDtypeStruct((B, A, p), dt), jax.ShapeDtypeStruct((B, A), dt),
+                                   jax.ShapeDtypeStruct((B, A), jnp.int32)), vmap_method="sequential")
+    return call(XT, a("xm", xm, (B, p)), a("om", om, (B, n)), a("yc", yc, (B, n)), a("v", v, (B, p)),
+                a("l1", l1, (B, A)), a("l2", l2, (B, A)), a("w0", w0, (B, p)), a("target", target, (B,)),
+                jnp.asarray(max_iter, jnp.int32), positive=bool(positive))

@@ -124,7 +124,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=None, preco
     pens = [L1(float(a), None, bool(positive)) if l1_ratio == 1.0 else L1L2(float(a), float(l1_ratio), None,
                                                                             bool(positive)) for a in alphas]
     with enable_x64():
-        Xs = design(X) if solver in ("auto", "ws_cd") else X  # one device copy for the whole path
+        Xs = design(X) if solver in ("auto", "native_cd", "ws_cd") else X  # one device copy for the whole path
         res = solve_path(Xs, Y, Quadratic(), pens, solver=solver, tol=tol, max_iter=max_iter, W0=W,
                          sample_weights=sw, fit_intercept=False)
     coefs = np.moveaxis(np.asarray(res.coef, np.float64), 0, -1)      # (T, p, A)

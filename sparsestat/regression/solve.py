@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_array_arg, check_int, check_weights
+from ..linalg import native
 from ..linalg.cache import compiled_entry
 from ..linalg.host import to_device
 from ._problem import Problem, design, is_design, padded_shape
@@ -31,12 +32,13 @@ from .certificates import prepare_batch
 from .datafits import check_pair
 from .fista import fista_solve
 from .iht import iht_solve
+from .native_cd import native_fit, use_native_solver
 from .penalties import L0
 from .working_set import ws_solve
 
 __all__ = ["solve", "solve_batch", "SolveResult", "SOLVERS"]
 
-SOLVERS = ("auto", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht")
+SOLVERS = ("auto", "native_cd", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht")
 
 
 class SolveResult(NamedTuple):
@@ -66,6 +68,13 @@ def _pick_solver(solver, datafit, penalty, traced):
         if traced or jax.default_backend() != "cpu":
             return "fista" if traced else "ws_fista"
         return "ws_cd" if datafit.exact_quadratic else "ws_prox_newton"
+    if solver == "native_cd":
+        if traced or not (datafit.exact_quadratic and datafit.centred_intercept
+                          and getattr(penalty, "kind", None) in ("l1", "l1l2") and native.use_native(jnp.float64)):
+            raise ValueError("solver='native_cd' solves least squares with an l1 / l1l2 penalty on a dense X, "
+                             "untraced, on CPU with the native kernels built "
+                             f"({native.load_error() or 'available'}); use solver='auto'")
+        return "ws_cd"   # the working-set flow, whose design then goes to the native solver
     if solver in ("ws_cd", "ws_prox_newton", "ws_fista") and traced:
         raise ValueError(f"solver={solver!r} drives its working-set loop from the host and cannot run under "
                          "jax.jit/jax.vmap; use solver='fista' (or 'auto') there, or solve_batch for batches")
@@ -218,14 +227,23 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     W_host = None if traced else W
     if working_set:  # the numpy arrays go to the device with the first compiled call
         Y, S, W = np.ascontiguousarray(Y), np.ascontiguousarray(S), np.ascontiguousarray(W)
-        # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
-        st, _, out = ws_solve(D, Y, S, pens, W, tol, datafit=df, fit_intercept=fit_intercept, max_iter=max_iter,
-                              warm=warm if df.centred_intercept else None, w0_host=W_host)
+        if solver in ("auto", "native_cd") and use_native_solver(D, df, pens):
+            # CPU, dense, l1 / l1l2: the whole solve as one native call (solver="ws_cd" keeps the JAX rounds)
+            out = jax.device_get(native_fit(D, Y, S, pens, W, tol, np.int32(max_iter), df,
+                                            fit_intercept=fit_intercept))
+            warm_out = None
+        else:
+            if solver == "native_cd":
+                raise ValueError("solver='native_cd' takes a dense X; got a sparse one (use solver='auto')")
+            # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
+            st, _, out = ws_solve(D, Y, S, pens, W, tol, datafit=df, fit_intercept=fit_intercept,
+                                  max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host)
+            warm_out = (st.lin, st.corr)
         coef_h, b_h, gap_h, n_iter_h, conv_h = out
         res = SolveResult(np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype), gap_h, n_iter_h, conv_h)
         if not to_host:
             res = SolveResult(*jax.device_put(tuple(res)))
-        return (res, (st.lin, st.corr)) if return_warm else res
+        return (res, warm_out) if return_warm else res
 
     if not traced:
         Y, S, W, pens = jax.device_put((np.ascontiguousarray(Y), np.ascontiguousarray(S),
@@ -270,7 +288,11 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
         Targets (Quadratic) or labels (Logistic: y > 0 is the positive class).
     datafit : Quadratic or Logistic
     penalty : L1, L1L2, MCP, SCAD or L0
-    solver : {"auto", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht"}
+    solver : {"auto", "native_cd", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht"}
+        "auto": on CPU, least squares with an l1 / l1l2 penalty on a dense X runs as one native call
+        ("native_cd", :mod:`~sparsestat.regression.native_cd`); other problems on CPU run the
+        working-set solvers ("ws_cd": its rounds compiled with XLA, "ws_prox_newton"); accelerators and
+        traced calls run FISTA.
     tol : float >= 0
         Stop when the certificate <= tol x scale: duality gap <= tol <y_c, y_c>_omega (scikit-learn's
         scale) or tol F(0, b0) (logistic); stationarity <= tol alpha_max (MCP, SCAD, L0).

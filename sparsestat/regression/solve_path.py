@@ -1,7 +1,9 @@
 """``solve_path``: T problems sharing X solved along a sequence of penalties (decreasing
 regularisation), each warm-started at the previous solution, as one compiled program.
 
-The working-set solvers run the whole grid as one ``lax.scan`` (:func:`~sparsestat.regression.working_set.ws_path`):
+On CPU, for a dense design, least squares and an l1 / l1l2 penalty, each problem's whole path is one
+native call (:mod:`~sparsestat.regression.native_cd`). Elsewhere the working-set solvers run the whole
+grid as one ``lax.scan`` (:func:`~sparsestat.regression.working_set.ws_path`):
 no host round trip per alpha or per round; the host is re-entered only when a working set outgrows its
 bucket (the scan then resumes at that alpha with the next bucket, same program length). Other solvers
 (FISTA, IHT) are looped over :func:`~sparsestat.regression.solve.solve_batch`, warm-started the same way.
@@ -19,6 +21,7 @@ from ..linalg.cache import compiled_entry
 from ._problem import Problem, design, is_design
 from .sparse_design import as_csc, is_sparse
 from .datafits import check_pair
+from .native_cd import native_path, use_native_solver
 from .solve import _pick_solver, _prepare_batch, solve_batch
 from .working_set import bucket_size, first_bucket, ws_path
 
@@ -48,6 +51,12 @@ def _stack(penalties, T, p_pad, dtype):
     if w is not None and w.shape[-1] != p_pad:
         grid = grid._replace_weights(np.pad(w, ((0, 0), (0, 0), (0, p_pad - w.shape[-1])), constant_values=1.0))
     return grid
+
+
+def _one_weighting(grid) -> bool:
+    """The grid's per-feature penalty factors are the same at every penalty (what the native path takes)."""
+    w = getattr(grid, "weights", None)
+    return w is None or bool(np.all(w == w[:1]))
 
 
 @compiled_entry
@@ -112,6 +121,14 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     S = np.pad(S, ((0, 0), (0, n_pad - n)))
     grid = _stack(penalties, T, p_pad, dtype)
     A = len(penalties)
+    if solver in ("auto", "native_cd") and use_native_solver(D, df, penalties[0]) and _one_weighting(grid):
+        # CPU, dense, l1 / l1l2: each problem's whole path is one native call, in one compiled program
+        coef, b, gap, n_iter, conv = jax.device_get(native_path(D, Y, S, grid, W, tol, np.int32(max_iter), df,
+                                                                fit_intercept=fit_intercept))
+        return PathResult(np.ascontiguousarray(coef[:, :, :p]), np.asarray(b, dtype), gap, n_iter, conv)
+    if solver == "native_cd":
+        raise ValueError("solver='native_cd' takes a dense X and one per-feature weighting along the grid "
+                         "(use solver='auto')")
     first = jax.tree_util.tree_map(lambda a: a[0], grid)
     Yd, Sd, Wd, grid_d, first_d = jax.device_put((Y, S, W, grid, first))
     probs, targets = _prepare_batch(D, Yd, Sd, first_d, tol, df, fit_intercept=fit_intercept)

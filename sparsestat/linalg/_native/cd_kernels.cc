@@ -21,109 +21,13 @@
 #include <thread>
 #include <vector>
 
+#include "common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
+using namespace sparsestat_native;  // NOLINT: the shared vector loops
 
 namespace {
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SPARSESTAT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SPARSESTAT_CLONES
-#endif
-
-constexpr int kAcc = 8;
-
-#define SPARSESTAT_VECTOR_KERNELS(T, SUFFIX)                                                     \
-  SPARSESTAT_CLONES T Dot##SUFFIX(const T* a, const T* b, int64_t n) {                          \
-    T acc[kAcc] = {0};                                                                           \
-    int64_t i = 0;                                                                               \
-    for (; i + kAcc <= n; i += kAcc)                                                             \
-      for (int k = 0; k < kAcc; ++k) acc[k] += a[i + k] * b[i + k];                              \
-    T tail = 0;                                                                                  \
-    for (; i < n; ++i) tail += a[i] * b[i];                                                      \
-    return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + \
-           tail;                                                                                 \
-  }                                                                                              \
-  SPARSESTAT_CLONES void Axpy##SUFFIX(T d, const T* z, T* r, int64_t n) {                        \
-    for (int64_t i = 0; i < n; ++i) r[i] -= d * z[i];                                            \
-  }                                                                                              \
-  SPARSESTAT_CLONES void AxpyW##SUFFIX(T d, const T* z, const T* h, T* r, int64_t n) {           \
-    for (int64_t i = 0; i < n; ++i) r[i] -= d * (h[i] * z[i]);                                   \
-  }                                                                                              \
-  /* t -= d om o (x - xm) */                                                                     \
-  SPARSESTAT_CLONES void AxpyOm##SUFFIX(T d, const T* __restrict__ x, T xm, const T* __restrict__ om, \
-                                        T* __restrict__ t, int64_t n) {                          \
-    for (int64_t i = 0; i < n; ++i) t[i] -= d * (om[i] * (x[i] - xm));                           \
-  }                                                                                              \
-  /* (sum om (x - xm), sum om (x - xm)^2) */                                                     \
-  SPARSESTAT_CLONES void Stats##SUFFIX(const T* x, T xm, const T* om, int64_t n, T* c, T* L) {    \
-    T a[kAcc] = {0}, b[kAcc] = {0};                                                              \
-    int64_t i = 0;                                                                               \
-    for (; i + kAcc <= n; i += kAcc)                                                             \
-      for (int k = 0; k < kAcc; ++k) {                                                           \
-        const T e = x[i + k] - xm;                                                               \
-        a[k] += om[i + k] * e;                                                                   \
-        b[k] += om[i + k] * (e * e);                                                             \
-      }                                                                                          \
-    T ta = 0, tb = 0;                                                                            \
-    for (; i < n; ++i) {                                                                         \
-      const T e = x[i] - xm;                                                                     \
-      ta += om[i] * e;                                                                           \
-      tb += om[i] * (e * e);                                                                     \
-    }                                                                                            \
-    *c = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) + ta;               \
-    *L = (((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]))) + tb;               \
-  }
-
-SPARSESTAT_VECTOR_KERNELS(double, F64)
-SPARSESTAT_VECTOR_KERNELS(float, F32)
-
-inline void AxpyOm(double d, const double* x, double xm, const double* om, double* t, int64_t n) {
-  AxpyOmF64(d, x, xm, om, t, n);
-}
-inline void AxpyOm(float d, const float* x, float xm, const float* om, float* t, int64_t n) {
-  AxpyOmF32(d, x, xm, om, t, n);
-}
-inline void Stats(const double* x, double xm, const double* om, int64_t n, double* c, double* L) {
-  StatsF64(x, xm, om, n, c, L);
-}
-inline void Stats(const float* x, float xm, const float* om, int64_t n, float* c, float* L) {
-  StatsF32(x, xm, om, n, c, L);
-}
-inline double Dot(const double* a, const double* b, int64_t n) { return DotF64(a, b, n); }
-inline float Dot(const float* a, const float* b, int64_t n) { return DotF32(a, b, n); }
-inline void Axpy(double d, const double* z, double* r, int64_t n) { AxpyF64(d, z, r, n); }
-inline void Axpy(float d, const float* z, float* r, int64_t n) { AxpyF32(d, z, r, n); }
-inline void AxpyW(double d, const double* z, const double* h, double* r, int64_t n) {
-  AxpyWF64(d, z, h, r, n);
-}
-inline void AxpyW(float d, const float* z, const float* h, float* r, int64_t n) {
-  AxpyWF32(d, z, h, r, n);
-}
-
-// The coordinate update every epoch shares: prox of the l1 / elastic-net penalty at w_j + g s_j (step
-// s_j; s_j = 0 marks an empty column, set to 0).
-template <typename T>
-inline T CoordinateUpdate(T wj, T g, T sj, T l1j, T l2, bool positive) {
-  if (!(sj > 0)) return T(0);
-  const T v = wj + g * sj;
-  const T th = l1j * sj;
-  T num;
-  if (positive)
-    num = v - th > 0 ? v - th : T(0);
-  else
-    num = v > th ? v - th : (v < -th ? v + th : T(0));
-  return num / (T(1) + sj * l2);
-}
-
-// Results start as copies of the inputs (nothing to do when XLA aliased them).
-template <typename T>
-inline void CopyInto(T* dst, const T* src, int64_t n) {
-  if (dst != src)
-    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
 
 template <ffi::DataType D>
 ffi::Error CdEpoch(ffi::Buffer<D> Z, ffi::Buffer<D> inv_L, ffi::Buffer<D> l1, ffi::Buffer<D> l2_buf,
@@ -523,6 +427,10 @@ PyObject* TransposeInto(PyObject*, PyObject* args) {
 }  // namespace
 
 // ---------------------------------------------------------------- Python module: the handlers as capsules
+// defined in cd_solve.cc
+extern "C" XLA_FFI_Error* SparsestatCdPathF64(XLA_FFI_CallFrame* call_frame);
+extern "C" XLA_FFI_Error* SparsestatCdPathF32(XLA_FFI_CallFrame* call_frame);
+
 namespace {
 
 PyObject* Capsule(void* fn) { return PyCapsule_New(fn, nullptr, nullptr); }
@@ -546,6 +454,8 @@ PyObject* Handlers(PyObject*, PyObject*) {
       {"cd_epoch_rows_f32", reinterpret_cast<void*>(SparsestatCdEpochRowsF32)},
       {"cd_epoch_ell_f64", reinterpret_cast<void*>(SparsestatCdEpochEllF64)},
       {"cd_epoch_ell_f32", reinterpret_cast<void*>(SparsestatCdEpochEllF32)},
+      {"cd_path_f64", reinterpret_cast<void*>(SparsestatCdPathF64)},
+      {"cd_path_f32", reinterpret_cast<void*>(SparsestatCdPathF32)},
   };
   for (const auto& e : entries) {
     PyObject* c = Capsule(e.fn);
