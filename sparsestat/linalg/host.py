@@ -17,7 +17,7 @@ import numpy as np
 
 from .native import transpose_into
 
-__all__ = ["aligned_empty", "to_device"]
+__all__ = ["aligned_empty", "to_device", "to_host_layout"]
 
 ALIGNMENT = 64
 NATIVE_TRANSPOSE_MIN = 2 ** 24   # elements from which transposed copies use the native threaded transpose:
@@ -60,6 +60,14 @@ def to_device(a, *, dtype=None, transpose: bool = False, shape=None) -> jax.Arra
         if shape is not None and tuple(shape) != out.shape:
             out = jnp.pad(out, [(0, s - d) for s, d in zip(shape, out.shape)])
         return out
+    return jax.device_put(to_host_layout(a, dtype=dtype, transpose=transpose, shape=shape))
+
+
+def to_host_layout(a, *, dtype=None, transpose: bool = False, shape=None) -> np.ndarray:
+    """The host array :func:`to_device` copies to the device: a fresh, aligned, C-contiguous copy of
+    ``a`` (numpy), transposed and zero-padded as asked. Handed to a compiled function as an argument,
+    it goes to the device with the call (on CPU cheaper than a separate ``jax.device_put``: 0.02
+    against 0.08 ms for a 256 x 128 design)."""
     a = np.asarray(a)
     dt = jax.dtypes.canonicalize_dtype(a.dtype if dtype is None else dtype)
     src = a.T if transpose else a
@@ -73,4 +81,4 @@ def to_device(a, *, dtype=None, transpose: bool = False, shape=None) -> jax.Arra
     for ax, d in enumerate(src.shape):  # zero only the padding (one pass over the data, not two)
         if shape[ax] > d:
             out[(slice(None),) * ax + (slice(d, None),)] = 0
-    return jax.device_put(out)
+    return out

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..linalg.host import to_device
+from ..linalg.host import to_device, to_host_layout
 from ..linalg.shapes import ladder, next_pow2
 from .sparse_design import SparseDesign, is_sparse, sparse_design
 
@@ -127,11 +127,13 @@ def column_block(X, idx):
     return X.columns(idx) if is_design(X) else jnp.take(X, idx, axis=1).T
 
 
-def design(X, *, pad_small: bool = True, dtype=None) -> Design | SparseDesign:
+def design(X, *, pad_small: bool = True, dtype=None, on_host: bool = False) -> Design | SparseDesign:
     """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it,
     zero-padded to :func:`padded_shape` (``pad_small=False``: only to a multiple of 8 features, the CD
     block), so that datasets of similar size reuse compiled programs. A scipy.sparse X becomes a
-    :class:`~sparsestat.regression.sparse_design.SparseDesign` (its nonzeros only, never densified)."""
+    :class:`~sparsestat.regression.sparse_design.SparseDesign` (its nonzeros only, never densified).
+    ``on_host=True`` (a dense numpy X used by one compiled call) keeps the transposed copy on the host:
+    it goes to the device with that call."""
     n, p = X.shape
     if pad_small:
         n_pad, p_pad = padded_shape(n, p)
@@ -139,4 +141,6 @@ def design(X, *, pad_small: bool = True, dtype=None) -> Design | SparseDesign:
         n_pad, p_pad = n, -(-p // 8) * 8
     if is_sparse(X):
         return sparse_design(X, shape=(n_pad, p_pad), dtype=dtype)
+    if on_host and not isinstance(X, jax.Array):
+        return Design(to_host_layout(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)
     return Design(to_device(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)

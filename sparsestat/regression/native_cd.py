@@ -22,20 +22,26 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..linalg import native
 from ._problem import Design
 from .certificates import prepare_batch
 
-__all__ = ["use_native_solver", "native_fit", "native_path"]
+__all__ = ["use_native_solver", "native_solves", "native_fit", "unpack_fit", "native_path"]
 
 
 def use_native_solver(D, datafit, pen) -> bool:
     """Whether a solve on the prepared design ``D`` runs as one native call: a dense :class:`Design`,
     a datafit that is its own quadratic model with a centred intercept (least squares), an l1 or l1l2
     penalty, and a CPU program with the native kernels available."""
-    return (isinstance(D, Design) and datafit.exact_quadratic and datafit.centred_intercept
-            and getattr(pen, "kind", None) in ("l1", "l1l2") and native.use_native(D.dtype))
+    return isinstance(D, Design) and native_solves(D.dtype, datafit, pen)
+
+
+def native_solves(dtype, datafit, pen) -> bool:
+    """:func:`use_native_solver` for a dense design of ``dtype`` not yet prepared."""
+    return (datafit.exact_quadratic and datafit.centred_intercept and getattr(pen, "kind", None) in ("l1", "l1l2")
+            and native.use_native(dtype))
 
 
 def _solve(D, probs, grid, W0, targets, max_iter, positive):
@@ -57,13 +63,23 @@ def _solve(D, probs, grid, W0, targets, max_iter, positive):
 def native_fit(D, Y, S, pens, W0, tol, max_iter, datafit, *, fit_intercept: bool):
     """T problems sharing ``D`` (``Y``, ``S`` (T, n), ``pens`` with a leading T, ``W0`` (T, p)) solved by
     one native call; returns (coef, intercept, gap, n_iter, converged), each with a leading T. One
-    compiled program (preparation, solve, intercept), so that a small fit is one dispatch."""
+    compiled program (preparation, solve, intercept), so that a small fit is one dispatch; the results
+    come back packed in one array (:func:`unpack_fit`)."""
     probs, targets = prepare_batch(D, Y, S, pens, tol, datafit, fit_intercept)
     grid = jax.tree_util.tree_map(lambda a: a[:, None], pens)
     W, gap, it = _solve(D, probs, grid, W0, targets, max_iter, pens.positive)
     W, gap, it = W[:, 0], gap[:, 0], it[:, 0]
     b = datafit.intercept(probs, W, jnp.zeros_like(gap), fit_intercept)
-    return W, b, gap, it, gap <= targets
+    # one array, so that the host reads one buffer back (5 reads cost 0.06 ms, one 0.02): (T, p + 4) =
+    # [coef | intercept | gap | n_iter | converged] (:func:`unpack_fit`)
+    extra = jnp.stack([b, gap, it.astype(W.dtype), (gap <= targets).astype(W.dtype)], axis=1)
+    return jnp.concatenate([W, extra], axis=1)
+
+
+def unpack_fit(packed):
+    """(coef, intercept, gap, n_iter, converged) from :func:`native_fit`'s host array."""
+    return (packed[:, :-4], packed[:, -4], packed[:, -3], packed[:, -2].astype(np.int32),
+            packed[:, -1].astype(bool))
 
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))

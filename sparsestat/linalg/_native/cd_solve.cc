@@ -58,8 +58,19 @@ struct Problem {
   int64_t n, p;  // n: the rows up to the last one with weight (padding and held-out rows past it are skipped)
   int64_t ld;    // XT's row stride
   bool positive;
-  std::vector<T> inv_L, c, inv_om;
+  // per-feature step 1 / sum_i om_i (x_ji - xm_j)^2 (0: an empty column) and c_j = sum_i om_i (x_ji -
+  // xm_j), computed when the feature first enters a working set (a single fit touches few of them)
+  mutable std::vector<T> inv_L, c;
+  mutable std::vector<char> known;
+  std::vector<T> inv_om;
   const T* col(int64_t j) const { return x + j * ld; }
+  void Ensure(int64_t j) const {
+    if (known[j]) return;
+    T L;
+    Stats(col(j), xm[j], om, n, &c[j], &L);
+    inv_L[j] = L > 0 ? T(1) / L : T(0);
+    known[j] = 1;
+  }
 };
 
 // primal and dual of quadratic_primal_dual over the features J (all of them: the certificate; the
@@ -374,7 +385,7 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
       }
       const T a = l1 * P.v[j];
       const T d = P.positive ? corr[j] - a : std::abs(corr[j]) - a;
-      if (d > 0 && P.inv_L[j] > 0) viol.emplace_back(d, j);
+      if (d > 0) viol.emplace_back(d, j);  // (an empty column's corr is 0: never a violator)
     }
     const int64_t nnz = static_cast<int64_t>(ws.size());
     const int64_t nviol = static_cast<int64_t>(viol.size());
@@ -385,6 +396,7 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
     for (int64_t q = 0; q < k; ++q) ws.push_back(viol[q].second);
     if (ws.empty()) break;  // nothing can move: the gap is rounding
     std::sort(ws.begin(), ws.end());
+    for (const int64_t j : ws) P.Ensure(j);
     const int64_t nJ = static_cast<int64_t>(ws.size());
     T sub_target = static_cast<T>(kInnerRatio) * std::max(gap, target);
 
@@ -465,19 +477,18 @@ void SolvePath(const T* x, int64_t n, int64_t p, const T* xm, const T* om, const
     yc = ycc.data();
     n = n_used = nw;
   }
-  Problem<T> P{x, xm, om, yc, v, n_used, p, n, positive, {}, {}, {}};
+  Problem<T> P{x, xm, om, yc, v, n_used, p, n, positive, {}, {}, {}, {}};
   P.inv_L.resize(p);
   P.c.resize(p);
-  for (int64_t j = 0; j < p; ++j) {
-    T L;
-    Stats(P.col(j), P.xm[j], P.om, P.n, &P.c[j], &L);
-    P.inv_L[j] = L > 0 ? T(1) / L : T(0);
-  }
+  P.known.assign(p, 0);
   P.inv_om.resize(P.n);
   for (int64_t i = 0; i < P.n; ++i) P.inv_om[i] = P.om[i] > 0 ? T(1) / P.om[i] : T(0);
   State<T> S{std::vector<T>(w0, w0 + p), std::vector<T>(P.n), T(0)};
   for (int64_t j = 0; j < p; ++j)
-    if (!(P.inv_L[j] > 0)) S.w[j] = 0;  // an empty column never enters the model
+    if (S.w[j] != 0) {
+      P.Ensure(j);
+      if (!(P.inv_L[j] > 0)) S.w[j] = 0;  // an empty column never enters the model
+    }
   for (int64_t a = 0; a < A; ++a) {
     const auto res = SolveOne(P, S, l1[a], l2[a], target, max_iter);
     std::copy(S.w.begin(), S.w.end(), W + a * p);
@@ -504,14 +515,14 @@ ffi::Error CdPath(ffi::Buffer<D> XT, ffi::Buffer<D> xm_b, ffi::Buffer<D> om_b, f
       target_b.element_count() != sz(B, 1) || max_iter_b.element_count() != 1)
     return ffi::Error::InvalidArgument("cd_path: inconsistent shapes");
   const int64_t max_iter = max_iter_b.typed_data()[0];
+  const int64_t cores = static_cast<int64_t>(std::thread::hardware_concurrency());
   auto run = [&](int64_t b) {
     SolvePath<T>(XT.typed_data(), n, p, xm_b.typed_data() + b * p, om_b.typed_data() + b * n,
                  yc_b.typed_data() + b * n, v_b.typed_data() + b * p, l1_b.typed_data() + b * A,
                  l2_b.typed_data() + b * A, A, w0_b.typed_data() + b * p, target_b.typed_data()[b], max_iter, positive,
                  W_out->typed_data() + b * A * p, gap_out->typed_data() + b * A, it_out->typed_data() + b * A);
   };
-  int64_t threads = static_cast<int64_t>(std::thread::hardware_concurrency());
-  threads = std::max<int64_t>(1, std::min<int64_t>({threads, 4, B}));
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>({cores, 4, B}));
   if (threads == 1) {
     for (int64_t b = 0; b < B; ++b) run(b);
     return ffi::Error::Success();
