@@ -63,7 +63,15 @@ struct Problem {
   mutable std::vector<T> inv_L, c;
   mutable std::vector<char> known;
   std::vector<T> inv_om;
+  T om0 = 0;  // > 0: every weight (of the n rows) equals om0, and the updates skip the om stream
   const T* col(int64_t j) const { return x + j * ld; }
+  // t -= d om o (x_j - xm_j)
+  void Update(T d, int64_t j, T* t) const {
+    if (om0 > 0)
+      AxpyC(d * om0, col(j), xm[j], t, n);
+    else
+      AxpyOm(d, col(j), xm[j], om, t, n);
+  }
   void Ensure(int64_t j) const {
     if (known[j]) return;
     T L;
@@ -152,7 +160,7 @@ void Epoch(const Problem<T>& P, State<T>& S, const int64_t* J, int64_t nJ, T l1,
     const T nw = CoordinateUpdate(wj, g, sj, l1 * P.v[j], l2, P.positive);
     const T d = nw - wj;
     if (d != 0) {
-      AxpyOm(d, xj, P.xm[j], P.om, S.t.data(), P.n);
+      P.Update(d, j, S.t.data());
       St -= d * P.c[j];
       S.w[j] = nw;
     }
@@ -237,7 +245,7 @@ void MoveTo(const Problem<T>& P, const State<T>& S, const std::vector<int64_t>& 
     const int64_t j = ws[q];
     const T d = I.wJ[q] - S.w[j];
     if (d != 0) {
-      AxpyOm(d, P.col(j), P.xm[j], P.om, I.t.data(), P.n);
+      P.Update(d, j, I.t.data());
       St -= d * P.c[j];
     }
   }
@@ -306,7 +314,7 @@ void SupportStep(const Problem<T>& P, const State<T>& S, const std::vector<int64
   auto hvp = [&](const std::vector<T>& d, std::vector<T>& o) {  // (Z_S Z_S^T + l2) d
     std::fill(tmp.begin(), tmp.end(), T(0));
     for (int64_t k = 0; k < m; ++k)  // tmp = om o (X_S,c d)
-      if (d[k] != 0) AxpyOm(-d[k], P.col(sup[k]), P.xm[sup[k]], P.om, tmp.data(), n);
+      if (d[k] != 0) P.Update(-d[k], sup[k], tmp.data());
     T st = 0;
     for (int64_t i = 0; i < n; ++i) st += tmp[i];
     for (int64_t k = 0; k < m; ++k) o[k] = Dot(P.col(sup[k]), tmp.data(), n) - P.xm[sup[k]] * st + l2 * d[k];
@@ -483,6 +491,9 @@ void SolvePath(const T* x, int64_t n, int64_t p, const T* xm, const T* om, const
   P.known.assign(p, 0);
   P.inv_om.resize(P.n);
   for (int64_t i = 0; i < P.n; ++i) P.inv_om[i] = P.om[i] > 0 ? T(1) / P.om[i] : T(0);
+  P.om0 = P.n > 0 ? P.om[0] : T(0);
+  for (int64_t i = 1; i < P.n && P.om0 > 0; ++i)
+    if (P.om[i] != P.om0) P.om0 = 0;
   State<T> S{std::vector<T>(w0, w0 + p), std::vector<T>(P.n), T(0)};
   for (int64_t j = 0; j < p; ++j)
     if (S.w[j] != 0) {

@@ -41,6 +41,10 @@ constexpr int kAcc = 8;
                                         T* __restrict__ t, int64_t n) {                          \
     for (int64_t i = 0; i < n; ++i) t[i] -= d * (om[i] * (x[i] - xm));                           \
   }                                                                                              \
+  /* t -= d (x - xm): AxpyOm with om = 1 (uniform weights folded into d) */                       \
+  SPARSESTAT_CLONES void AxpyC##SUFFIX(T d, const T* __restrict__ x, T xm, T* __restrict__ t, int64_t n) { \
+    for (int64_t i = 0; i < n; ++i) t[i] -= d * (x[i] - xm);                                       \
+  }                                                                                              \
   /* (sum om (x - xm), sum om (x - xm)^2) */                                                     \
   SPARSESTAT_CLONES void Stats##SUFFIX(const T* x, T xm, const T* om, int64_t n, T* c, T* L) {    \
     T a[kAcc] = {0}, b[kAcc] = {0};                                                              \
@@ -70,6 +74,8 @@ inline void AxpyOm(double d, const double* x, double xm, const double* om, doubl
 inline void AxpyOm(float d, const float* x, float xm, const float* om, float* t, int64_t n) {
   AxpyOmF32(d, x, xm, om, t, n);
 }
+inline void AxpyC(double d, const double* x, double xm, double* t, int64_t n) { AxpyCF64(d, x, xm, t, n); }
+inline void AxpyC(float d, const float* x, float xm, float* t, int64_t n) { AxpyCF32(d, x, xm, t, n); }
 inline void Stats(const double* x, double xm, const double* om, int64_t n, double* c, double* L) {
   StatsF64(x, xm, om, n, c, L);
 }
