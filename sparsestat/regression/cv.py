@@ -78,9 +78,11 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
 def _native_batch(X, solver) -> bool:
     """The folds of a dense X go to the native whole-path solver as one batch (CPU, kernels built)."""
     from ..linalg import native
+    from .native_cd import MAX_ENTRIES
     from .sparse_design import is_sparse
 
-    return solver in ("auto", "native_cd") and not is_sparse(X) and native.use_native(np.float64)
+    return (solver == "native_cd" or (solver == "auto" and X.shape[0] * X.shape[1] <= MAX_ENTRIES)) and \
+        not is_sparse(X) and native.use_native(np.float64)
 
 
 def _routed_groups(name, params):

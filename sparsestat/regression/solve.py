@@ -210,7 +210,8 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     # zero-pad to the shape ladder (weight-0 rows, zero columns): similar shapes share executables
     if D is None and (working_set or is_sparse(X)):
         # the native solver's design goes to the device with its one call (cheaper than a device_put)
-        on_host = working_set and solver in ("auto", "native_cd") and native_solves(dtype, df, pens)
+        on_host = working_set and ((solver == "auto" and native_solves(dtype, df, pens, (n, p)))
+                                   or (solver == "native_cd" and native_solves(dtype, df, pens)))
         D = design(X, pad_small=pad_small and not traced, dtype=dtype, on_host=on_host)
     if D is not None:
         n_pad, p_pad = D.shape
@@ -229,7 +230,7 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     W_host = None if traced else W
     if working_set:  # the numpy arrays go to the device with the first compiled call
         Y, S, W = np.ascontiguousarray(Y), np.ascontiguousarray(S), np.ascontiguousarray(W)
-        if solver in ("auto", "native_cd") and use_native_solver(D, df, pens):
+        if solver in ("auto", "native_cd") and use_native_solver(D, df, pens, any_size=solver == "native_cd"):
             # CPU, dense, l1 / l1l2: the whole solve as one native call (solver="ws_cd" keeps the JAX rounds)
             out = unpack_fit(np.asarray(native_fit(D, Y, S, pens, W, tol, np.int32(max_iter), df,
                                                    fit_intercept=fit_intercept)))

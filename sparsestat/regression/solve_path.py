@@ -121,7 +121,8 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     S = np.pad(S, ((0, 0), (0, n_pad - n)))
     grid = _stack(penalties, T, p_pad, dtype)
     A = len(penalties)
-    if solver in ("auto", "native_cd") and use_native_solver(D, df, penalties[0]) and _one_weighting(grid):
+    if (solver in ("auto", "native_cd") and use_native_solver(D, df, penalties[0], any_size=solver == "native_cd")
+            and _one_weighting(grid)):
         # CPU, dense, l1 / l1l2: each problem's whole path is one native call, in one compiled program
         coef, b, gap, n_iter, conv = jax.device_get(native_path(D, Y, S, grid, W, tol, np.int32(max_iter), df,
                                                                 fit_intercept=fit_intercept))
