@@ -10,7 +10,8 @@ programs exercise the bound (``linalg.cache``: ``jax.clear_caches()`` past MAP_L
 Lasso loop runs at the default threshold, as a user's session would. ``SPARSESTAT_MANY_SHAPES_SCALE``
 (default 1) scales the counts. Measured (2 cores, busy): Lasso 1 000 fits on 1 000 shapes in 51 s, peak
 13 940 mappings, one release (before shape buckets and the bound, a loop of Lasso fits on new shapes
-reached 64 543 mappings at 110 fits and died at 112).
+reached 64 543 mappings at 110 fits and died at 112); with the native solver (small programs: prepare,
+one FFI call, intercept) 3.7 s, peak 2 523 mappings, 27 executables, no release.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ for i in range(N):
     seen.add(call(i))
     peak = max(peak, maps())
 print(json.dumps({{"start": start, "peak": peak, "end": maps(), "calls": N, "shapes": len(seen),
-                  "clears": cache._exec["clears"], "seconds": round(time.time() - t0, 1)}}))
+                  "clears": cache._exec["clears"], "limit": cache.MAP_LIMIT,
+                  "created": cache._exec["created"], "every": cache.CHECK_EVERY, "seconds": round(time.time() - t0, 1)}}))
 """
 
 CASES = {
@@ -155,5 +157,8 @@ def test_many_shapes_keep_the_process_alive(name, tmp_path):
     print(name, out)
     assert out["calls"] == n and out["shapes"] >= min(n, 20)
     assert out["peak"] < 20_000, out
-    if name != "Lasso" and out["shapes"] >= 10:
-        assert out["clears"] >= 1, out  # the lowered threshold was reached and released
+    # the lowered threshold was passed with enough new executables for the bound to be checked (every
+    # CHECK_EVERY of them): it released. (LassoCV's native programs are few: 10 shapes made fewer
+    # than 2 x CHECK_EVERY executables, +900 mappings, no check due.)
+    if name != "Lasso" and out["created"] >= 2 * out["every"] and out["peak"] > out["limit"]:
+        assert out["clears"] >= 1, out
