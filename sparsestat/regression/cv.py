@@ -61,7 +61,8 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
             masks = np.zeros((K, n))
             for k, (tr, _) in enumerate(folds):
                 masks[k, tr] = s[tr]
-            Xs = design(X) if solver in ("auto", "native_cd", "ws_cd") else X  # one device copy for all folds and alphas
+            # one copy of X for all folds and alphas
+            Xs = design(X) if solver in ("auto", "native_cd", "ws_cd") else X
             res = solve_path(Xs, np.broadcast_to(y, (K, n)), Quadratic(), pens, solver=solver, tol=tol,
                              max_iter=max_iter, sample_weights=masks, fit_intercept=fit_intercept)
             for k, (_, te) in enumerate(folds):
@@ -78,11 +79,14 @@ def cv_mse_path(X, y, alphas, folds, *, l1_ratio=1.0, sample_weight=None, fit_in
 def _native_batch(X, solver) -> bool:
     """The folds of a dense X go to the native whole-path solver as one batch (CPU, kernels built)."""
     from ..linalg import native
+    from ._problem import padded_shape
     from .native_cd import MAX_ENTRIES
     from .sparse_design import is_sparse
 
-    return (solver == "native_cd" or (solver == "auto" and X.shape[0] * X.shape[1] <= MAX_ENTRIES)) and \
-        not is_sparse(X) and native.use_native(np.float64)
+    if is_sparse(X) or not native.use_native(np.float64):
+        return False
+    n_pad, p_pad = padded_shape(*X.shape)   # the design solve_path will hold
+    return solver == "native_cd" or (solver == "auto" and n_pad * p_pad <= MAX_ENTRIES)
 
 
 def _routed_groups(name, params):

@@ -35,7 +35,8 @@ MAX_ENTRIES = 2 ** 24   # n p (padded) up to which solver="auto" takes the nativ
 #                        core, where XLA's rounds use every core for their matrix-vector products. At
 #                        5000 x 20000 (10^8 entries) the compiled rounds won: a 50-alpha path 6.8 s against
 #                        11.0 s native, alpha_max / 20 0.32-0.39 s against 0.43 s; at 1000 x 5000 the native
-#                        solver: path 0.44 s against 0.45-0.6 s, single fits 15-40 % faster (2-core machine)
+#                        solver won: path 0.47 s against 0.45-0.6 s, single fits 0.44-0.58x skglm's time
+#                        against 0.52-0.90x (2-core machine, benchmarks/RESULTS.md)
 
 
 def use_native_solver(D, datafit, pen, *, any_size: bool = False) -> bool:

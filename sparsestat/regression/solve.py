@@ -292,8 +292,9 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     datafit : Quadratic or Logistic
     penalty : L1, L1L2, MCP, SCAD or L0
     solver : {"auto", "native_cd", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht"}
-        "auto": on CPU, least squares with an l1 / l1l2 penalty on a dense X runs as one native call
-        ("native_cd", :mod:`~sparsestat.regression.native_cd`); other problems on CPU run the
+        "auto": on CPU, least squares with an l1 / l1l2 penalty on a dense X of up to 2^24 entries runs
+        as one native call ("native_cd", :mod:`~sparsestat.regression.native_cd`, which takes any size
+        when named); other problems on CPU run the
         working-set solvers ("ws_cd": its rounds compiled with XLA, "ws_prox_newton"); accelerators and
         traced calls run FISTA.
     tol : float >= 0

@@ -25,7 +25,8 @@ def _data(seed=0, n=50, p=80):
 
 
 @pytest.mark.parametrize("pen", [L1(0.05), L1(0.05, positive=True), L1L2(0.08, 0.5),
-                                 L1(0.05, weights=np.linspace(0.5, 2.0, 80))], ids=["l1", "positive", "enet", "weights"])
+                                 L1(0.05, weights=np.linspace(0.5, 2.0, 80))],
+                         ids=["l1", "positive", "enet", "weights"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_single_fit_equals_the_working_set_solver(pen, fit_intercept):
     X, y, rng = _data()
