@@ -129,12 +129,13 @@ void Residual(const Problem<T>& P, State<T>& S) {
   }
 }
 
+// R2 = <r, r>_om = sum t^2 / om and ry = <r, yc>_om = t . yc of the residual held as t = om o r
 template <typename T>
-void Stats2(const Problem<T>& P, const State<T>& S, T* R2, T* ry) {
+void ResidualSums(const Problem<T>& P, const std::vector<T>& t, T* R2, T* ry) {
   T a = 0, b = 0;
   for (int64_t i = 0; i < P.n; ++i) {
-    a += S.t[i] * S.t[i] * P.inv_om[i];
-    b += S.t[i] * P.yc[i];
+    a += t[i] * t[i] * P.inv_om[i];
+    b += t[i] * P.yc[i];
   }
   *R2 = a;
   *ry = b;
@@ -229,14 +230,6 @@ struct Iterate {
   T St;
 };
 
-template <typename T>
-void Load(const State<T>& S, const std::vector<int64_t>& ws, Iterate<T>& I) {
-  I.wJ.resize(ws.size());
-  for (size_t q = 0; q < ws.size(); ++q) I.wJ[q] = S.w[ws[q]];
-  I.t = S.t;
-  I.St = S.St;
-}
-
 // t of the iterate whose working-set coordinates are wJ, from the state's (w, t): an update per moved
 // coordinate (the support changes little between candidates)
 template <typename T>
@@ -265,8 +258,8 @@ void Store(const Iterate<T>& I, const std::vector<int64_t>& ws, State<T>& S) {
 template <typename T>
 T Objective(const Problem<T>& P, const std::vector<int64_t>& ws, const std::vector<T>& wJ, const std::vector<T>& t,
             T l1, T l2) {
-  T R2 = 0;
-  for (int64_t i = 0; i < P.n; ++i) R2 += t[i] * t[i] * P.inv_om[i];
+  T R2, ry;
+  ResidualSums(P, t, &R2, &ry);
   T pen = 0, ww = 0;
   for (size_t q = 0; q < ws.size(); ++q) {
     pen += P.v[ws[q]] * std::abs(wJ[q]);
@@ -284,12 +277,8 @@ std::pair<T, T> SubPD(const Problem<T>& P, const std::vector<int64_t>& ws, const
     corr[q] = Dot(P.col(ws[q]), t.data(), P.n) - P.xm[ws[q]] * St;
     wfull[ws[q]] = wJ[q];
   }
-  T R2 = 0, ry = 0;
-  for (int64_t i = 0; i < P.n; ++i) {
-    R2 += t[i] * t[i] * P.inv_om[i];
-    ry += t[i] * P.yc[i];
-  }
-  T primal, dual;
+  T R2, ry, primal, dual;
+  ResidualSums(P, t, &R2, &ry);
   PrimalDual(P, ws.data(), nJ, corr.data(), wfull.data(), l1, l2, R2, ry, &primal, &dual);
   return {primal, dual};
 }
@@ -379,7 +368,7 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
     // the certificate on the full problem
     Corr(P, S, nullptr, p, corr.data());
     T R2, ry, primal, dual;
-    Stats2(P, S, &R2, &ry);
+    ResidualSums(P, S.t, &R2, &ry);
     PrimalDual(P, nullptr, p, corr.data(), S.w.data(), l1, l2, R2, ry, &primal, &dual);
     if (std::isfinite(dual)) best = std::max(best, dual);
     gap = primal - best;
