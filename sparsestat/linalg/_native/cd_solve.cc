@@ -110,6 +110,10 @@ template <typename T>
 struct State {
   std::vector<T> w, t;
   T St;
+  // the last full certificate's correlations, valid for (w, t) while `fresh`: a path's next grid point
+  // starts from them instead of a pass over X (the residual does not depend on the penalty)
+  std::vector<T> corr;
+  bool fresh = false;
 };
 
 // t = om o (yc - X_c w), exactly (no drift from the incremental updates)
@@ -355,7 +359,9 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
   const int64_t p = P.p;
   int64_t n_eff = 0;
   for (int64_t i = 0; i < P.n; ++i) n_eff += P.om[i] > 0;
-  std::vector<T> corr(p), sub_corr, wfull(p, T(0)), acc;
+  std::vector<T>& corr = S.corr;
+  corr.resize(p);
+  std::vector<T> sub_corr, wfull(p, T(0)), acc;
   std::vector<int64_t> ws;
   std::vector<std::pair<T, int64_t>> viol;
   std::vector<T> hist;
@@ -363,10 +369,13 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
   T best = -std::numeric_limits<T>::infinity();
   T gap = std::numeric_limits<T>::infinity();
   int64_t it = 0;
-  Residual(P, S);
   while (true) {
-    // the certificate on the full problem
-    Corr(P, S, nullptr, p, corr.data());
+    // the certificate on the full problem, on the exact residual (no drift from the incremental updates)
+    if (!S.fresh) {
+      Residual(P, S);
+      Corr(P, S, nullptr, p, corr.data());
+    }
+    S.fresh = true;  // until the working set moves (w, t)
     T R2, ry, primal, dual;
     ResidualSums(P, S.t, &R2, &ry);
     PrimalDual(P, nullptr, p, corr.data(), S.w.data(), l1, l2, R2, ry, &primal, &dual);
@@ -396,6 +405,7 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
                        [](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) { return a.first > b.first; });
     for (int64_t q = 0; q < k; ++q) ws.push_back(viol[q].second);
     if (ws.empty()) break;  // nothing can move: the gap is rounding
+    S.fresh = false;
     std::sort(ws.begin(), ws.end());
     for (const int64_t j : ws) P.Ensure(j);
     const int64_t nJ = static_cast<int64_t>(ws.size());
@@ -420,15 +430,20 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
       }
       T cur_obj = Objective(P, ws, std::vector<T>(hist.begin() + (done - 1) * nJ, hist.begin() + done * nJ), S.t,
                             l1, l2);
+      // the state's subproblem (primal, dual), where already known (the extrapolated point was kept)
+      std::pair<T, T> pd;
+      bool pd_known = false;
       if (done == kAnderson && Extrapolate(hist, nJ, P.positive, acc)) {
         cand.wJ = acc;
         MoveTo(P, S, ws, cand);
         const T acc_obj = Objective(P, ws, cand.wJ, cand.t, l1, l2);
-        const auto pd = SubPD(P, ws, cand.wJ, cand.t, cand.St, l1, l2, sub_corr, wfull);  // dual extrapolation
-        if (std::isfinite(pd.second)) sub_best = std::max(sub_best, pd.second);
+        const auto cpd = SubPD(P, ws, cand.wJ, cand.t, cand.St, l1, l2, sub_corr, wfull);  // dual extrapolation
+        if (std::isfinite(cpd.second)) sub_best = std::max(sub_best, cpd.second);
         if (acc_obj < cur_obj) {
           Store(cand, ws, S);
           cur_obj = acc_obj;
+          pd = cpd;
+          pd_known = true;
         }
       }
       if (slow) {  // CD converging slowly (ill-conditioned): a CG step on the support, kept if it helps
@@ -440,12 +455,17 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
         const int64_t iters = 2 * nnz_ws >= n_eff ? kCgItersIll : std::max<int64_t>(kCgIters, std::min<int64_t>(nnz_ws, kCgItersIll));
         SupportStep(P, S, ws, l1, l2, static_cast<int>(iters), cand.wJ);
         MoveTo(P, S, ws, cand);
-        if (Objective(P, ws, cand.wJ, cand.t, l1, l2) < cur_obj) Store(cand, ws, S);
+        if (Objective(P, ws, cand.wJ, cand.t, l1, l2) < cur_obj) {
+          Store(cand, ws, S);
+          pd_known = false;
+        }
       }
-      std::vector<T> wJ(nJ);
-      for (int64_t q = 0; q < nJ; ++q) wJ[q] = S.w[ws[q]];
-      const auto pd = SubPD(P, ws, wJ, S.t, S.St, l1, l2, sub_corr, wfull);
-      if (std::isfinite(pd.second)) sub_best = std::max(sub_best, pd.second);
+      if (!pd_known) {
+        std::vector<T> wJ(nJ);
+        for (int64_t q = 0; q < nJ; ++q) wJ[q] = S.w[ws[q]];
+        pd = SubPD(P, ws, wJ, S.t, S.St, l1, l2, sub_corr, wfull);
+        if (std::isfinite(pd.second)) sub_best = std::max(sub_best, pd.second);
+      }
       for (int64_t q = 0; q < nJ; ++q) wfull[ws[q]] = 0;
       const T sub_gap = pd.first - sub_best;
       if (sub_gap <= sub_target) break;
