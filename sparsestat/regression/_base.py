@@ -93,6 +93,21 @@ def check_gram(est, X, sw):
                          f"{G[f1, f2]}.")
 
 
+def _bounded(vals, n_samples) -> bool:
+    """Every entry of the contiguous array ``vals`` finite and small enough that a column's squared norm
+    (over ``n_samples`` rows) stays finite in float64: one BLAS pass, sum x^2 < big^2 bounds every entry
+    (0.5 ms at 1000 x 5000, against 1.8 ms for max and min); False for NaN and inf as well."""
+    big = np.sqrt(np.finfo(np.float64).max / max(n_samples, 1))
+    flat = vals.ravel(order="K")
+    # below 2^20 entries in slices of 8192, under OpenBLAS's threading threshold for dot: a threaded
+    # dot wakes its worker threads, which then spin for milliseconds on the core the solver's
+    # compiled program wants (perf: 40 % of a loop of 100 x 200 fits in blas_thread_server)
+    step = 8192 if flat.size < 2 ** 20 else flat.size
+    with np.errstate(over="ignore", invalid="ignore"):
+        ss = sum(float(np.dot(flat[i:i + step], flat[i:i + step])) for i in range(0, flat.size, step))
+    return ss < big * big
+
+
 def check_not_overflowing(X):
     """Entries so large that a column's squared norm overflows float64 make coordinate descent
     meaningless (scikit-learn raises on the non-finite iterates that follow; here, before solving)."""
@@ -100,23 +115,22 @@ def check_not_overflowing(X):
     if vals.size == 0:
         return
     big = np.sqrt(np.finfo(np.float64).max / max(X.shape[0], 1))
-    if vals.flags.c_contiguous or vals.flags.f_contiguous:
-        # one BLAS pass bounds every entry: sum x^2 < big^2 implies max |x| < big (0.5 ms at 1000 x 5000,
-        # against 1.8 ms for max and min)
-        flat = vals.ravel(order="K")
-        # below 2^20 entries in slices of 8192, under OpenBLAS's threading threshold for dot: a threaded
-        # dot wakes its worker threads, which then spin for milliseconds on the core the solver's
-        # compiled program wants (perf: 40 % of a loop of 100 x 200 fits in blas_thread_server)
-        step = 8192 if flat.size < 2 ** 20 else flat.size
-        with np.errstate(over="ignore", invalid="ignore"):
-            ss = sum(float(np.dot(flat[i:i + step], flat[i:i + step])) for i in range(0, flat.size, step))
-            if ss < big * big:
-                return
+    if (vals.flags.c_contiguous or vals.flags.f_contiguous) and _bounded(vals, X.shape[0]):
+        return
     top = max(float(vals.max()), -float(vals.min()))
     if top > big:
         raise ValueError("Coordinate descent iterations resulted in non-finite parameter values (scikit-learn's "
                          f"error; here not attempted): X has entries up to {top:.3g} in absolute value, so the "
                          "squared norms of its columns overflow float64. Rescale X (e.g. StandardScaler).")
+
+
+def _plain_data(X, y) -> bool:
+    """X a contiguous 2-D float64 ndarray and y a 1-D float64 ndarray of as many samples (at least one),
+    both finite, X without entries large enough to overflow (:func:`check_not_overflowing`)."""
+    return (type(X) is np.ndarray and type(y) is np.ndarray and X.dtype == np.float64 and y.dtype == np.float64
+            and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0] and X.size > 0
+            and (X.flags.c_contiguous or X.flags.f_contiguous) and _bounded(X, X.shape[0])
+            and bool(np.isfinite(y).all()))
 
 
 def check_common(est):
@@ -145,6 +159,14 @@ class SparseLinearBase(BaseEstimator):
         """float32 and float64 X are accepted, dense or scipy.sparse (CSR and CSC kept; other formats
         converted to CSR; the solvers use its nonzeros only); the solve runs in float64 and the fitted
         coefficients are returned in X's dtype (scikit-learn's contract)."""
+        if sample_weight is None and _plain_data(X, y):
+            # what scikit-learn's validation would return unchanged (0.2 ms of a 0.7 ms fit at 100 x 200);
+            # anything else (NaN, inf, lists, frames, other dtypes, shapes) takes the full path below
+            self.n_features_in_ = X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            self._input_dtype = X.dtype
+            return X, y, None
         X, y = validate_data_named(self, X, y, dtype=[np.float64, np.float32], multi_output=self._multi_output,
                              y_numeric=True, accept_sparse=("csr", "csc"))
         self._input_dtype = X.dtype

@@ -41,12 +41,16 @@ class PathResult(NamedTuple):
 
 def _stack(penalties, T, p_pad, dtype):
     """The grid as one penalty whose leaves have leading axes (A, T) (host numpy); weights padded."""
-    def leaf(v):
-        v = np.asarray(v, dtype)
-        return np.broadcast_to(v, (T,) + v.shape)
+    flat = [jax.tree_util.tree_flatten(pen) for pen in penalties]
+    treedef = flat[0][1]
+    if any(td != treedef for _, td in flat):
+        raise ValueError("penalties: every penalty of a path must be of the same kind (type and options)")
 
-    grid = [jax.tree_util.tree_map(leaf, pen) for pen in penalties]
-    grid = jax.tree_util.tree_map(lambda *ls: np.stack(ls), *grid)
+    def stacked(vals):   # one leaf over the grid: (A, T, ...)
+        v = np.asarray(vals, dtype)
+        return np.ascontiguousarray(np.broadcast_to(v[:, None], (v.shape[0], T) + v.shape[1:]))
+
+    grid = jax.tree_util.tree_unflatten(treedef, [stacked(vals) for vals in zip(*(leaves for leaves, _ in flat))])
     w = getattr(grid, "weights", None)
     if w is not None and w.shape[-1] != p_pad:
         grid = grid._replace_weights(np.pad(w, ((0, 0), (0, 0), (0, p_pad - w.shape[-1])), constant_values=1.0))

@@ -72,3 +72,33 @@ def test_check_input_false_keeps_sklearns_layout_contract():
     w = ElasticNet(alpha=0.05).fit(X, y, sample_weight=np.ones(60), check_input=False)
     np.testing.assert_allclose(w.coef_, ref.coef_, atol=1e-8)
     ElasticNet(alpha=0.05, precompute=True).fit(X, y, check_input=False)
+
+
+def test_plain_arrays_skip_validation_with_the_same_result():
+    """A contiguous float64 X and 1-D float64 y skip scikit-learn's validation (what it would return
+    unchanged): the fit equals the one from lists and from a non-contiguous copy (both validated), and
+    what validation does besides converting still happens: n_features_in_ set, a previous fit's
+    feature_names_in_ dropped, NaN / inf / overflowing entries refused with scikit-learn's messages."""
+    pd = pytest.importorskip("pandas")
+    X, y, _ = problem(60, 100, seed=3)
+    plain = Lasso(alpha=0.05).fit(X, y)
+    listed = Lasso(alpha=0.05).fit(X.tolist(), y.tolist())
+    wide = np.zeros((60, 200))
+    wide[:, ::2] = X
+    strided = Lasso(alpha=0.05).fit(wide[:, ::2], y)
+    np.testing.assert_array_equal(plain.coef_, listed.coef_)
+    np.testing.assert_allclose(plain.coef_, strided.coef_, rtol=0, atol=1e-12)
+    assert plain.n_features_in_ == 100
+    m = Lasso(alpha=0.05).fit(pd.DataFrame(X, columns=[f"f{j}" for j in range(100)]), y)
+    assert len(m.feature_names_in_) == 100
+    m.fit(X, y)
+    assert not hasattr(m, "feature_names_in_")
+    for bad, msg in [(np.nan, "NaN"), (np.inf, "infinity"), (1e300, "overflow")]:
+        Xb = X.copy()
+        Xb[3, 4] = bad
+        with pytest.raises(ValueError, match=msg):
+            Lasso(alpha=0.05).fit(Xb, y)
+    yb = y.copy()
+    yb[0] = np.nan
+    with pytest.raises(ValueError, match="y.*NaN|NaN.*y"):
+        Lasso(alpha=0.05).fit(X, yb)
