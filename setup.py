@@ -32,7 +32,8 @@ ext_modules = []
 if include is not None and os.name == "posix":  # GCC / Clang flags below
     ext_modules.append(Extension(
         "sparsestat.linalg._native_cd",
-        sources=["sparsestat/linalg/_native/cd_kernels.cc", "sparsestat/linalg/_native/cd_solve.cc"],
+        sources=["sparsestat/linalg/_native/cd_kernels.cc", "sparsestat/linalg/_native/cd_solve.cc",
+                 "sparsestat/linalg/_native/logreg_solve.cc"],
         depends=["sparsestat/linalg/_native/common.h"],
         include_dirs=[include] if include else [],
         language="c++",

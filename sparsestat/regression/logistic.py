@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_nonnegative, store_params, validate_data_named
 from ..linalg.cache import compiled_entry
-from ._base import SparseLinearBase, check_common, check_sample_weight
+from ._base import SparseLinearBase, check_common, check_sample_weight, plain_data, skip_validation
 from .datafits import Logistic
 from .penalties import L1
 
@@ -52,14 +52,24 @@ class SparseLogisticRegression(ClassifierMixin, SparseLinearBase):
         """Fit on X (n_samples, n_features; dense or scipy.sparse) and binary labels y (n_samples,)."""
         check_nonnegative(self.alpha, "alpha")
         check_common(self)
-        X, y = validate_data_named(self, X, y, dtype=np.float64, accept_sparse=("csr", "csc"))
-        check_classification_targets(y)
-        sw = check_sample_weight(sample_weight, X)
-        classes = np.unique(y)
-        if classes.size > 2 or type_of_target(y) not in ("binary",):
-            if classes.size > 2:
-                raise ValueError("Only binary classification is supported. The type of the target is "
-                                 f"{type_of_target(y)} ({classes.size} classes in y).")
+        classes = None
+        if sample_weight is None and plain_data(X, y, y_kinds="iu"):
+            # two classes of integral values: what scikit-learn's validation and target checks would
+            # accept unchanged (0.7 ms of a 2 ms fit at 100 x 200); anything else takes the full path
+            classes = np.unique(y)
+            if classes.size == 2 and np.array_equal(classes, np.round(classes)):
+                skip_validation(self, X)
+                sw = None
+            else:
+                classes = None
+        if classes is None:
+            X, y = validate_data_named(self, X, y, dtype=np.float64, accept_sparse=("csr", "csc"))
+            check_classification_targets(y)
+            sw = check_sample_weight(sample_weight, X)
+            classes = np.unique(y)
+        if classes.size > 2:
+            raise ValueError("Only binary classification is supported. The type of the target is "
+                             f"{type_of_target(y)} ({classes.size} classes in y).")
         if classes.size < 2:
             raise ValueError(f"SparseLogisticRegression needs samples of 2 classes in y; got 1 class ({classes[0]!r})")
         self.classes_ = classes

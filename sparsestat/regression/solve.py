@@ -32,7 +32,7 @@ from .certificates import prepare_batch
 from .datafits import check_pair
 from .fista import fista_solve
 from .iht import iht_solve
-from .native_cd import native_fit, native_solves, unpack_fit, use_native_solver
+from .native_cd import native_fit, native_fit_solves, native_solves, unpack_fit, use_native_fit
 from .penalties import L0
 from .working_set import ws_solve
 
@@ -210,7 +210,7 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     # zero-pad to the shape ladder (weight-0 rows, zero columns): similar shapes share executables
     if D is None and (working_set or is_sparse(X)):
         # the native solver's design goes to the device with its one call (cheaper than a device_put)
-        on_host = working_set and ((solver == "auto" and native_solves(dtype, df, pens, (n, p)))
+        on_host = working_set and ((solver == "auto" and native_fit_solves(dtype, df, pens, (n, p)))
                                    or (solver == "native_cd" and native_solves(dtype, df, pens)))
         D = design(X, pad_small=pad_small and not traced, dtype=dtype, on_host=on_host)
     if D is not None:
@@ -230,8 +230,9 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     W_host = None if traced else W
     if working_set:  # the numpy arrays go to the device with the first compiled call
         Y, S, W = np.ascontiguousarray(Y), np.ascontiguousarray(S), np.ascontiguousarray(W)
-        if solver in ("auto", "native_cd") and use_native_solver(D, df, pens, any_size=solver == "native_cd"):
-            # CPU, dense, l1 / l1l2: the whole solve as one native call (solver="ws_cd" keeps the JAX rounds)
+        if solver in ("auto", "native_cd") and use_native_fit(D, df, pens, any_size=solver == "native_cd"):
+            # CPU, dense, least squares with l1 / l1l2 or logistic with l1: the whole solve as one native
+            # call (solver="ws_cd" / "ws_prox_newton" keep the JAX rounds)
             out = unpack_fit(np.asarray(native_fit(D, Y, S, pens, W, tol, np.int32(max_iter), df,
                                                    fit_intercept=fit_intercept)))
             warm_out = None

@@ -71,3 +71,34 @@ def test_what_it_does_not_take_is_refused_by_name():
         solve(sp.csc_matrix(X), y, Quadratic(), L1(0.1), solver="native_cd")
     with pytest.raises(ValueError, match="dense X"):
         solve_path(sp.csc_matrix(X), y[None], Quadratic(), [L1(0.1), L1(0.05)], solver="native_cd")
+
+
+@pytest.mark.parametrize("pen", [L1(0.01), L1(0.01, positive=True)], ids=["l1", "positive"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_logistic_fit_equals_the_working_set_prox_newton(pen, fit_intercept):
+    """solver="auto" on CPU solves sparse logistic regression (unweighted l1) by one native call
+    (linalg.native.logreg_path); solver="ws_prox_newton" keeps the compiled rounds. Same certified
+    solutions, batches too; weighted l1 stays on the compiled rounds."""
+    X, y, rng = _data(3)
+    yb = np.where(y > np.median(y), 1.0, -1.0)
+    s = rng.random(50) + 0.3
+    with enable_x64():
+        kw = dict(tol=1e-12, max_iter=100_000, sample_weight=s, fit_intercept=fit_intercept)
+        a = solve(X, yb, Logistic(), pen, **kw)
+        b = solve(X, yb, Logistic(), pen, solver="ws_prox_newton", **kw)
+        assert bool(a.converged) and bool(b.converged)
+        np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+        np.testing.assert_allclose(a.intercept, b.intercept, atol=1e-7)
+        cert = certify(X, yb, np.asarray(a.coef), float(a.intercept), Logistic(), pen, sample_weight=s,
+                       fit_intercept=fit_intercept, tol=1e-12)
+        assert float(cert.gap) <= float(cert.target)
+        Y = np.stack([yb, -yb, yb[::-1]])
+        pens = L1(np.array([0.005, 0.01, 0.03]), positive=pen.positive)
+        ba = solve_batch(X, Y, Logistic(), pens, tol=1e-12, max_iter=100_000, fit_intercept=fit_intercept)
+        bb = solve_batch(X, Y, Logistic(), pens, solver="ws_prox_newton", tol=1e-12, max_iter=100_000,
+                         fit_intercept=fit_intercept)
+        np.testing.assert_allclose(np.asarray(ba.coef), np.asarray(bb.coef), atol=1e-7)
+        for k in range(3):   # each problem of the batch as it is alone
+            one = solve(X, Y[k], Logistic(), L1(float(pens.alpha[k]), positive=pen.positive), tol=1e-12,
+                        max_iter=100_000, fit_intercept=fit_intercept)
+            np.testing.assert_array_equal(np.asarray(ba.coef)[k], np.asarray(one.coef))

@@ -430,6 +430,9 @@ PyObject* TransposeInto(PyObject*, PyObject* args) {
 // defined in cd_solve.cc
 extern "C" XLA_FFI_Error* SparsestatCdPathF64(XLA_FFI_CallFrame* call_frame);
 extern "C" XLA_FFI_Error* SparsestatCdPathF32(XLA_FFI_CallFrame* call_frame);
+// defined in logreg_solve.cc
+extern "C" XLA_FFI_Error* SparsestatLogregPathF64(XLA_FFI_CallFrame* call_frame);
+extern "C" XLA_FFI_Error* SparsestatLogregPathF32(XLA_FFI_CallFrame* call_frame);
 
 namespace {
 
@@ -456,6 +459,8 @@ PyObject* Handlers(PyObject*, PyObject*) {
       {"cd_epoch_ell_f32", reinterpret_cast<void*>(SparsestatCdEpochEllF32)},
       {"cd_path_f64", reinterpret_cast<void*>(SparsestatCdPathF64)},
       {"cd_path_f32", reinterpret_cast<void*>(SparsestatCdPathF32)},
+      {"logreg_path_f64", reinterpret_cast<void*>(SparsestatLogregPathF64)},
+      {"logreg_path_f32", reinterpret_cast<void*>(SparsestatLogregPathF32)},
   };
   for (const auto& e : entries) {
     PyObject* c = Capsule(e.fn);
