@@ -1,4 +1,4 @@
-"""The whole-problem native solver of the dense (elastic-net) Lasso on CPU.
+"""The whole-problem native solvers of the dense (elastic-net) Lasso and L1 logistic regression on CPU.
 
 Where the design is dense, the datafit quadratic and the penalty l1 or l1l2, a CPU program hands the
 whole solve - one fit, or a whole warm-started path - to one native call,
@@ -7,7 +7,10 @@ whole solve - one fit, or a whole warm-started path - to one native call,
 extrapolation, the CG support step, the same duality-gap certificate and stopping targets), with no
 XLA operation per round, epoch or alpha. On XLA:CPU each round of the compiled working-set loop pays
 0.2-1 us per operation for its gathers, products and certificate, which is most of a small fit's time
-(200 x 500: ~1 ms of device time for two rounds whose arithmetic takes ~0.1 ms).
+(200 x 500: ~1 ms of device time for two rounds whose arithmetic takes ~0.1 ms). Logistic regression
+with an unweighted l1 penalty takes the same route for single fits and batches
+(:func:`sparsestat.linalg.native.logreg_path`, the prox-Newton of
+:mod:`~sparsestat.regression.inner_newton`).
 
 What runs around the call is the same as for the working-set solver: the problems are prepared
 (weights, centring, stopping targets) by :func:`~sparsestat.regression.certificates.prepare_batch` in
@@ -140,15 +143,22 @@ def unpack_fit(packed):
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))
 def native_path(D, Y, S, grid, W0, tol, max_iter, datafit, *, fit_intercept: bool):
     """T problems sharing ``D`` along the penalty ``grid`` (leaves (A, T, ...), decreasing
-    regularisation), each warm-started at its previous solution, in one native call. The stopping
+    regularisation), each warm-started at its previous solution, in one native call (what
+    :func:`native_fit` takes: least squares with l1 / l1l2, logistic with an unweighted l1). The stopping
     targets are those of the first penalty (convex penalties: tol times the datafit's scale, which does
     not depend on the penalty). Returns (coef (A, T, p), intercept, gap, n_iter, converged), each (A, T)."""
     first = jax.tree_util.tree_map(lambda a: a[0], grid)
     probs, targets = _prepare_each(D, Y, S, first, tol, datafit, fit_intercept)
     per_problem = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), grid)   # (T, A, ...)
-    W, gap, it = _solve(D, probs, per_problem, W0, targets, max_iter, grid.positive)   # (T, A, ...)
-    b = jax.vmap(lambda w: datafit.intercept(probs, w, jnp.zeros(w.shape[:1], w.dtype), fit_intercept),
-                 in_axes=1, out_axes=1)(W)
+    if datafit.exact_quadratic:
+        W, gap, it = _solve(D, probs, per_problem, W0, targets, max_iter, grid.positive)   # (T, A, ...)
+        b = jax.vmap(lambda w: datafit.intercept(probs, w, jnp.zeros(w.shape[:1], w.dtype), fit_intercept),
+                     in_axes=1, out_axes=1)(W)
+    else:   # logistic, l1: the intercept starts at the null model's and is warm-started along the grid
+        b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
+        l1 = jax.vmap(jax.vmap(lambda pen: pen.l1_l2(D.dtype)[0]))(per_problem)
+        W, b, gap, it = native.logreg_path(D.XT, probs.omega, probs.y, l1, W0, b0, targets, max_iter,
+                                           positive=grid.positive, fit_intercept=fit_intercept)
     conv = gap <= targets[:, None]
     swap = lambda a: jnp.swapaxes(a, 0, 1)  # noqa: E731
     return swap(W), swap(b), swap(gap), swap(it), swap(conv)

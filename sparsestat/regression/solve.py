@@ -295,9 +295,10 @@ def solve(X, y, datafit, penalty, *, solver="auto", tol=1e-6, max_iter=1000, w0=
     solver : {"auto", "native_cd", "ws_cd", "ws_prox_newton", "fista", "ws_fista", "iht"}
         "auto": on CPU, least squares with an l1 / l1l2 penalty on a dense X of up to 2^24 entries runs
         as one native call ("native_cd", :mod:`~sparsestat.regression.native_cd`, which takes any size
-        when named); other problems on CPU run the
-        working-set solvers ("ws_cd": its rounds compiled with XLA, "ws_prox_newton"); accelerators and
-        traced calls run FISTA.
+        when named), and so does logistic regression with an unweighted l1 penalty there (the
+        prox-Newton of :func:`sparsestat.linalg.native.logreg_path`); other problems on CPU run the
+        working-set solvers ("ws_cd": its rounds compiled with XLA, "ws_prox_newton"; naming either
+        keeps them); accelerators and traced calls run FISTA.
     tol : float >= 0
         Stop when the certificate <= tol x scale: duality gap <= tol <y_c, y_c>_omega (scikit-learn's
         scale) or tol F(0, b0) (logistic); stationarity <= tol alpha_max (MCP, SCAD, L0).

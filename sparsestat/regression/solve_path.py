@@ -1,8 +1,9 @@
 """``solve_path``: T problems sharing X solved along a sequence of penalties (decreasing
 regularisation), each warm-started at the previous solution, as one compiled program.
 
-On CPU, for a dense design, least squares and an l1 / l1l2 penalty, each problem's whole path is one
-native call (:mod:`~sparsestat.regression.native_cd`). Elsewhere the working-set solvers run the whole
+On CPU, for a dense design, least squares and an l1 / l1l2 penalty (or the logistic loss and an
+unweighted l1 penalty), each problem's whole path is one native call
+(:mod:`~sparsestat.regression.native_cd`). Elsewhere the working-set solvers run the whole
 grid as one ``lax.scan`` (:func:`~sparsestat.regression.working_set.ws_path`):
 no host round trip per alpha or per round; the host is re-entered only when a working set outgrows its
 bucket (the scan then resumes at that alpha with the next bucket, same program length). Other solvers
@@ -21,7 +22,7 @@ from ..linalg.cache import compiled_entry
 from ._problem import Problem, design, is_design
 from .sparse_design import as_csc, is_sparse
 from .datafits import check_pair
-from .native_cd import native_path, use_native_solver
+from .native_cd import native_path, use_native_fit, use_native_solver
 from .solve import _pick_solver, _prepare_batch, solve_batch
 from .working_set import bucket_size, first_bucket, ws_path
 
@@ -125,9 +126,11 @@ def solve_path(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=10
     S = np.pad(S, ((0, 0), (0, n_pad - n)))
     grid = _stack(penalties, T, p_pad, dtype)
     A = len(penalties)
-    if (solver in ("auto", "native_cd") and use_native_solver(D, df, penalties[0], any_size=solver == "native_cd")
+    if (((solver == "auto" and use_native_fit(D, df, penalties[0]))
+         or (solver == "native_cd" and use_native_solver(D, df, penalties[0], any_size=True)))
             and _one_weighting(grid)):
-        # CPU, dense, l1 / l1l2: each problem's whole path is one native call, in one compiled program
+        # CPU, dense, least squares with l1 / l1l2 or logistic with l1: each problem's whole path is one
+        # native call, in one compiled program
         coef, b, gap, n_iter, conv = jax.device_get(native_path(D, Y, S, grid, W, tol, np.int32(max_iter), df,
                                                                 fit_intercept=fit_intercept))
         return PathResult(np.ascontiguousarray(coef[:, :, :p]), np.asarray(b, dtype), gap, n_iter, conv)

@@ -102,3 +102,24 @@ def test_logistic_fit_equals_the_working_set_prox_newton(pen, fit_intercept):
             one = solve(X, Y[k], Logistic(), L1(float(pens.alpha[k]), positive=pen.positive), tol=1e-12,
                         max_iter=100_000, fit_intercept=fit_intercept)
             np.testing.assert_array_equal(np.asarray(ba.coef)[k], np.asarray(one.coef))
+
+
+def test_logistic_path_equals_the_working_set_prox_newton():
+    """solve_path with the logistic datafit and an unweighted l1 grid: one native call on CPU, the
+    same certified path as the compiled rounds (ws_prox_newton), intercepts included."""
+    X, y, rng = _data(4)
+    Y = np.stack([np.where(y > np.median(y), 1.0, -1.0), np.where(y > np.mean(y) + 0.3, 1.0, -1.0)])
+    s = rng.random(50) + 0.3
+    grid = [L1(a) for a in np.geomspace(0.1, 0.002, 12)]
+    with enable_x64():
+        for fit_intercept in (True, False):
+            kw = dict(tol=1e-11, max_iter=100_000, sample_weights=s, fit_intercept=fit_intercept)
+            pa = solve_path(X, Y, Logistic(), grid, **kw)
+            pb = solve_path(X, Y, Logistic(), grid, solver="ws_prox_newton", **kw)
+            assert pa.converged.all() and pb.converged.all()
+            np.testing.assert_allclose(pa.coef, pb.coef, atol=1e-6)
+            np.testing.assert_allclose(pa.intercept, pb.intercept, atol=1e-6)
+            for k in (0, 5, 11):
+                cert = certify(X, Y[1], pa.coef[k, 1], float(pa.intercept[k, 1]), Logistic(), grid[k],
+                               sample_weight=s, fit_intercept=fit_intercept, tol=1e-11)
+                assert float(cert.gap) <= float(cert.target)
