@@ -22,8 +22,8 @@ import os
 import jax
 import jax.numpy as jnp
 
-__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "cd_path", "logreg_path", "rows_stats",
-           "rows_matvec", "rows_rmatvec", "load_error", "transpose_into"]
+__all__ = ["available", "use_native", "cd_epoch", "cd_epoch_ell", "cd_epoch_rows", "cd_path", "logreg_path",
+           "rows_stats", "rows_matvec", "rows_rmatvec", "load_error", "transpose_into"]
 
 _TARGETS = {}          # (kernel, dtype name) -> registered FFI target name
 _LOAD_ERROR = None     # why the kernels are not available (None when they are)
@@ -245,6 +245,19 @@ def cd_epoch_ell(R, V, xm, omx, sq, som, inv_L, l1, l2, w, u, c, m, *, positive:
                 a("u", u, (n,)), a("c", c, ()), jnp.asarray(m, jnp.int32), positive=bool(positive))
 
 
+def _grid_args(fn, XT, l1):
+    """The whole-solve kernels' common checks: (XT, dtype, target name, (p, n, B, A), arg) where
+    ``arg(name, value, shape)`` is :func:`_arg` for ``fn`` and the dtype of XT."""
+    XT = _matrix(fn, "XT", XT)
+    dt = jnp.dtype(XT.dtype)
+    name = _target(fn, dt)
+    p, n = XT.shape
+    if jnp.ndim(l1) != 2:
+        raise ValueError(f"{fn}: l1 must be 2-D (problems, grid), got shape {tuple(jnp.shape(l1))}")
+    B, A = jnp.shape(l1)
+    return XT, dt, name, (p, n, B, A), lambda name_, val, shape: _arg(fn, name_, val, shape, dt)
+
+
 def cd_path(XT, xm, om, yc, v, l1, l2, w0, target, max_iter, *, positive: bool = False):
     """A batch of B weighted, centred elastic nets sharing X, each solved along its grid of penalties in
     one native call.
@@ -291,14 +304,7 @@ def cd_path(XT, xm, om, yc, v, l1, l2, w0, target, max_iter, *, positive: bool =
     tuple of arrays
         (W (B, A, p), gap (B, A), n_iter (B, A) int32). Only for :func:`use_native` programs (CPU).
     """
-    XT = _matrix("cd_path", "XT", XT)
-    dt = jnp.dtype(XT.dtype)
-    name = _target("cd_path", dt)
-    p, n = XT.shape
-    if jnp.ndim(l1) != 2:
-        raise ValueError(f"cd_path: l1 must be 2-D (problems, grid), got shape {tuple(jnp.shape(l1))}")
-    B, A = jnp.shape(l1)
-    a = lambda name_, val, shape: _arg("cd_path", name_, val, shape, dt)  # noqa: E731
+    XT, dt, name, (p, n, B, A), a = _grid_args("cd_path", XT, l1)
     call = jax.ffi.ffi_call(name, (jax.ShapeDtypeStruct((B, A, p), dt), jax.ShapeDtypeStruct((B, A), dt),
                                    jax.ShapeDtypeStruct((B, A), jnp.int32)), vmap_method="sequential")
     return call(XT, a("xm", xm, (B, p)), a("om", om, (B, n)), a("yc", yc, (B, n)), a("v", v, (B, p)),
@@ -352,14 +358,7 @@ def logreg_path(XT, om, y, l1, w0, b0, target, max_iter, *, positive: bool = Fal
         (W (B, A, p), intercept (B, A), gap (B, A), n_iter (B, A) int32). Only for :func:`use_native`
         programs (CPU).
     """
-    XT = _matrix("logreg_path", "XT", XT)
-    dt = jnp.dtype(XT.dtype)
-    name = _target("logreg_path", dt)
-    p, n = XT.shape
-    if jnp.ndim(l1) != 2:
-        raise ValueError(f"logreg_path: l1 must be 2-D (problems, grid), got shape {tuple(jnp.shape(l1))}")
-    B, A = jnp.shape(l1)
-    a = lambda name_, val, shape: _arg("logreg_path", name_, val, shape, dt)  # noqa: E731
+    XT, dt, name, (p, n, B, A), a = _grid_args("logreg_path", XT, l1)
     call = jax.ffi.ffi_call(name, (jax.ShapeDtypeStruct((B, A, p), dt), jax.ShapeDtypeStruct((B, A), dt),
                                    jax.ShapeDtypeStruct((B, A), dt), jax.ShapeDtypeStruct((B, A), jnp.int32)),
                             vmap_method="sequential")

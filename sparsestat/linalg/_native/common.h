@@ -6,7 +6,11 @@
 #ifndef SPARSESTAT_NATIVE_COMMON_H_
 #define SPARSESTAT_NATIVE_COMMON_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 namespace sparsestat_native {
 namespace {
@@ -106,6 +110,26 @@ inline T CoordinateUpdate(T wj, T g, T sj, T l1j, T l2, bool positive) {
   else
     num = v > th ? v - th : (v < -th ? v + th : T(0));
   return num / (T(1) + sj * l2);
+}
+
+// run(b) for b = 0 .. B-1 on up to min(B, 4, cores) threads (std::thread per call), each problem on
+// one thread: a problem's result does not depend on the number of threads.
+template <typename F>
+inline void ForEachProblem(int64_t B, const F& run) {
+  const int64_t cores = static_cast<int64_t>(std::thread::hardware_concurrency());
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>({cores, 4, B}));
+  if (threads == 1) {
+    for (int64_t b = 0; b < B; ++b) run(b);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  auto worker = [&]() {
+    for (int64_t b = next++; b < B; b = next++) run(b);
+  };
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
 }
 
 // Results start as copies of the inputs (nothing to do when XLA aliased them).

@@ -19,11 +19,9 @@
 // A batch of problems sharing X (several label vectors, bootstraps) runs on threads, one problem each.
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -354,26 +352,13 @@ ffi::Error LogregPath(ffi::Buffer<D> XT, ffi::Buffer<D> om_b, ffi::Buffer<D> y_b
       b0_b.element_count() != sz(B, 1) || target_b.element_count() != sz(B, 1) || max_iter_b.element_count() != 1)
     return ffi::Error::InvalidArgument("logreg_path: inconsistent shapes");
   const int64_t max_iter = max_iter_b.typed_data()[0];
-  const int64_t cores = static_cast<int64_t>(std::thread::hardware_concurrency());
   auto run = [&](int64_t b) {
     SolvePath<T>(XT.typed_data(), n, p, om_b.typed_data() + b * n, y_b.typed_data() + b * n,
                  l1_b.typed_data() + b * A, A, w0_b.typed_data() + b * p, b0_b.typed_data()[b],
                  target_b.typed_data()[b], max_iter, positive, fit_intercept, W_out->typed_data() + b * A * p,
                  b_out->typed_data() + b * A, gap_out->typed_data() + b * A, it_out->typed_data() + b * A);
   };
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>({cores, 4, B}));
-  if (threads == 1) {
-    for (int64_t b = 0; b < B; ++b) run(b);
-    return ffi::Error::Success();
-  }
-  std::atomic<int64_t> next{0};
-  auto worker = [&]() {
-    for (int64_t b = next++; b < B; b = next++) run(b);
-  };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
+  ForEachProblem(B, run);
   return ffi::Error::Success();
 }
 
