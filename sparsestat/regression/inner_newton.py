@@ -15,6 +15,9 @@ from ._problem import Problem
 from .inner_cd import ANDERSON_K, _block_gram, _cd_epoch, _inverse, native_epoch, use_native_epoch
 
 
+LINE_SEARCH_SLACK = 64   # the line search accepts f <= f0 + 64 eps |f0| (_native/logreg_solve.cc: kSlack)
+
+
 def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budget, convex_gap: bool,
                   fit_intercept, converged):
     """Prox-Newton on the first ``m`` features of the working set (a traced multiple of UNROLL; the
@@ -74,6 +77,10 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
         db = shift - jnp.dot(mu, d)
         Xd = Xd + shift
         f0 = objective(zlin, wW)
+        # rounding allowed: near the optimum a step lowers the objective by the square of what it lowers
+        # the gap by, below the objective's rounding, and a strict f <= f0 then rejects full steps by
+        # chance (the native kernel stalled at gaps of 5e-12 f0 at tol 1e-12 that way)
+        f_ok = f0 + LINE_SEARCH_SLACK * jnp.finfo(dtype).eps * jnp.abs(f0)
 
         def ls_cond(c):
             t, k, ok = c
@@ -82,10 +89,10 @@ def newton_inner(datafit, XW, prob: Problem, idx, m, w, b, pen, sub_target, budg
         def ls_body(c):
             t, k, _ = c
             t2 = t * 0.5
-            ok = objective(zlin + t2 * Xd, wW + t2 * d) <= f0
+            ok = objective(zlin + t2 * Xd, wW + t2 * d) <= f_ok
             return t2, k + 1, ok
 
-        ok0 = objective(zlin + Xd, wW + d) <= f0
+        ok0 = objective(zlin + Xd, wW + d) <= f_ok
         t, _, ok = lax.while_loop(ls_cond, ls_body, (jnp.ones((), dtype), jnp.zeros((), jnp.int32), ok0))
         t = jnp.where(ok, t, 0.0)
         return wW + t * d, b + t * db, zlin + t * Xd
