@@ -23,15 +23,21 @@ def test_path_equals_a_loop_of_warm_started_solves():
         for k, a in enumerate(grid):
             one = solve_batch(X, y[None], Quadratic(), L1(a), tol=1e-10, W0=W, fit_intercept=False)
             W = np.asarray(one.coef)
-            # the same solutions, not the same rounding: on CPU a path gathers each round's block and
-            # leaves the products to XLA, a single fit reads the rows in place with native products.
-            # Both are certified to the gap target, so the objectives agree to it; the coefficients of
-            # the ill-conditioned small alphas (support near n = 50) agree to 2e-8 (1e-12 when both ran
-            # the same program)
+            # the same solutions, not the same iterates: the path starts each alpha from a prediction
+            # (the last two solutions extrapolated), a loop from the previous solution. Both are
+            # certified to the gap target, so the objectives agree to it, and the coefficients to what
+            # the objective's curvature on their joint support allows: 1/2 lam_min |w - w*|^2 <= gap
+            # for each, lam_min the smallest eigenvalue of X_S^T X_S / n (8e-4 at the small alphas,
+            # support = n = 50: up to 2.8e-3 apart; measured 1.2e-4)
             obj = lambda c: 0.5 * np.mean((y - X @ c) ** 2) + a * np.abs(c).sum()  # noqa: E731
             target = 1e-10 * float(np.mean(y ** 2))
-            assert abs(obj(np.asarray(res.coef[k, 0])) - obj(W[0])) <= target
-            np.testing.assert_allclose(res.coef[k, 0], W[0], rtol=0, atol=1e-7)
+            c = np.asarray(res.coef[k, 0])
+            assert abs(obj(c) - obj(W[0])) <= target
+            S = np.flatnonzero((c != 0) | (W[0] != 0))
+            if S.size:
+                assert S.size <= 50   # a support of at most n features: the curvature bound applies
+                lam_min = np.linalg.eigvalsh(X[:, S].T @ X[:, S] / 50)[0]
+                assert np.linalg.norm(c - W[0]) <= 2 * np.sqrt(2 * target / lam_min)
             assert res.gap[k, 0] <= 1e-10 * float(jnp.mean(jnp.asarray(y) ** 2)) * 1.0001
             assert bool(res.converged[k, 0])
 

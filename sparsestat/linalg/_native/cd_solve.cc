@@ -112,6 +112,7 @@ struct State {
   // starts from them instead of a pass over X (the residual does not depend on the penalty)
   std::vector<T> corr;
   bool fresh = false;
+  bool stale = false;  // corr is the previous grid point's (a predicted start): good enough to pick a working set
 };
 
 // t = om o (yc - X_c w), exactly (no drift from the incremental updates)
@@ -367,19 +368,25 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
   T best = -std::numeric_limits<T>::infinity();
   T gap = std::numeric_limits<T>::infinity();
   int64_t it = 0;
+  // a predicted start (PredictStart) skips the first certificate: its working set comes from the
+  // previous point's correlations, and its round aims at the target
+  bool predicted = S.stale && max_iter > 0;
+  S.stale = false;
   while (true) {
-    // the certificate on the full problem, on the exact residual (no drift from the incremental updates)
-    if (!S.fresh) {
-      Residual(P, S);
-      Corr(P, S, nullptr, p, corr.data());
+    if (!predicted) {
+      // the certificate on the full problem, on the exact residual (no drift from the incremental updates)
+      if (!S.fresh) {
+        Residual(P, S);
+        Corr(P, S, nullptr, p, corr.data());
+      }
+      S.fresh = true;  // until the working set moves (w, t)
+      T R2, ry, primal, dual;
+      ResidualSums(P, S.t, &R2, &ry);
+      PrimalDual(P, nullptr, p, corr.data(), S.w.data(), l1, l2, R2, ry, &primal, &dual);
+      if (std::isfinite(dual)) best = std::max(best, dual);
+      gap = primal - best;
+      if (gap <= target || it >= max_iter) break;
     }
-    S.fresh = true;  // until the working set moves (w, t)
-    T R2, ry, primal, dual;
-    ResidualSums(P, S.t, &R2, &ry);
-    PrimalDual(P, nullptr, p, corr.data(), S.w.data(), l1, l2, R2, ry, &primal, &dual);
-    if (std::isfinite(dual)) best = std::max(best, dual);
-    gap = primal - best;
-    if (gap <= target || it >= max_iter) break;
 
     // the working set: the support, then the largest violators
     ws.clear();
@@ -407,7 +414,8 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
     std::sort(ws.begin(), ws.end());
     for (const int64_t j : ws) P.Ensure(j);
     const int64_t nJ = static_cast<int64_t>(ws.size());
-    T sub_target = static_cast<T>(kInnerRatio) * std::max(gap, target);
+    T sub_target = predicted ? target : static_cast<T>(kInnerRatio) * std::max(gap, target);
+    predicted = false;
     // every feature that can move is in the working set (small p): the subproblem is the problem, so
     // aim at the target in this round (rounds would only restart the extrapolation and the slow-block
     // test; diabetes, p = 10, alpha 1e-5: a warm start took 95 epochs against 80 from zero)
@@ -475,6 +483,50 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
   return {gap, it};
 }
 
+// The next grid point's start, predicted from the last two solutions: on a fixed support with fixed
+// signs the Lasso's solution is affine in l1 (the path is piecewise linear; with l2 = (1 - rho) l1 / rho
+// it is smooth), so w + r (w - w_prev), r = (l1 - l1_1) / (l1_1 - l1_2), with coefficients that would
+// change sign set to 0 (entering and leaving ones are left to the solver). Taken when its objective at
+// the new penalty is below the current point's; its working set is then picked from the previous
+// point's correlations (`stale`) instead of a pass over X. The tail of a path, where the support is
+// stable and CD slow, gains the most (100-alpha paths: 500x2000 tol 1e-4 125 -> 81 ms i.i.d., 243 ->
+// 128 ms correlated; 200x500 tol 1e-6 76 -> 59 ms, 87 -> 56 ms).
+template <typename T>
+void PredictStart(const Problem<T>& P, State<T>& S, const T* w1, const T* w2, T l1, T l1_1, T l1_2, T l2) {
+  const T den = l1_1 - l1_2;
+  if (!(den != 0)) return;
+  const T r = (l1 - l1_1) / den;
+  State<T> C{S.w, std::vector<T>(P.n), T(0)};
+  bool moved = false;
+  for (int64_t j = 0; j < P.p; ++j) {
+    const T w = w1[j];
+    if (w == 0 || w2[j] == 0) continue;  // entering or leaving: left to the solver
+    const T c = w + r * (w - w2[j]);
+    C.w[j] = (c > 0) == (w > 0) ? c : T(0);
+    moved |= C.w[j] != w;
+  }
+  if (!moved) return;
+  if (!S.fresh) Residual(P, S);
+  Residual(P, C);
+  const auto objective = [&](const State<T>& X) {
+    T R2, ry, pen = 0, ww = 0;
+    ResidualSums(P, X.t, &R2, &ry);
+    for (int64_t j = 0; j < P.p; ++j)
+      if (X.w[j] != 0) {
+        pen += P.v[j] * std::abs(X.w[j]);
+        ww += X.w[j] * X.w[j];
+      }
+    return T(0.5) * R2 + l1 * pen + T(0.5) * l2 * ww;
+  };
+  if (objective(C) < objective(S)) {
+    S.w.swap(C.w);
+    S.t.swap(C.t);
+    S.St = C.St;
+    S.fresh = false;
+    S.stale = true;
+  }
+}
+
 // Problem b of a batch: its statistics, then its grid points in order.
 template <typename T>
 void SolvePath(const T* x, int64_t n, int64_t p, const T* xm, const T* om, const T* yc, const T* v, const T* l1,
@@ -520,6 +572,7 @@ void SolvePath(const T* x, int64_t n, int64_t p, const T* xm, const T* om, const
       if (!(P.inv_L[j] > 0)) S.w[j] = 0;  // an empty column never enters the model
     }
   for (int64_t a = 0; a < A; ++a) {
+    if (a >= 2) PredictStart(P, S, W + (a - 1) * p, W + (a - 2) * p, l1[a], l1[a - 1], l1[a - 2], l2[a]);
     const auto res = SolveOne(P, S, l1[a], l2[a], target, max_iter);
     std::copy(S.w.begin(), S.w.end(), W + a * p);
     gap[a] = res.first;
