@@ -409,7 +409,11 @@ std::pair<T, int64_t> SolveOne(const Problem<T>& P, State<T>& S, T l1, T l2, T t
       std::nth_element(viol.begin(), viol.begin() + k, viol.end(),
                        [](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) { return a.first > b.first; });
     for (int64_t q = 0; q < k; ++q) ws.push_back(viol[q].second);
-    if (ws.empty()) break;  // nothing can move: the gap is rounding
+    if (ws.empty()) {
+      if (!predicted) break;  // nothing can move: the gap is rounding
+      predicted = false;      // a predicted start with nothing to solve: certify it first
+      continue;
+    }
     S.fresh = false;
     std::sort(ws.begin(), ws.end());
     for (const int64_t j : ws) P.Ensure(j);
