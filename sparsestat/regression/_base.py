@@ -124,12 +124,12 @@ def check_not_overflowing(X):
                          "squared norms of its columns overflow float64. Rescale X (e.g. StandardScaler).")
 
 
-def plain_data(X, y, y_kinds="f") -> bool:
-    """X a contiguous 2-D float64 ndarray and y a 1-D ndarray (float64, or of a dtype kind in ``y_kinds``)
-    of as many samples (at least one), both finite, X without entries large enough to overflow
-    (:func:`check_not_overflowing`): data that scikit-learn's validation would return unchanged."""
+def plain_data(X, y, int_labels: bool = False) -> bool:
+    """X a contiguous 2-D float64 ndarray and y a 1-D float64 ndarray (or, with ``int_labels``, of an
+    integer dtype) of as many samples (at least one), both finite, X without entries large enough to
+    overflow (:func:`check_not_overflowing`): data that scikit-learn's validation would return unchanged."""
     return (type(X) is np.ndarray and type(y) is np.ndarray and X.dtype == np.float64
-            and (y.dtype == np.float64 or (y.dtype.kind in y_kinds and y.dtype.kind != "f"))
+            and (y.dtype == np.float64 or (int_labels and y.dtype.kind in "iu"))
             and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0] and X.size > 0
             and (X.flags.c_contiguous or X.flags.f_contiguous) and _bounded(X, X.shape[0])
             and bool(np.isfinite(y).all()))

@@ -109,6 +109,15 @@ def _solve(D, probs, grid, W0, targets, max_iter, positive):
                           max_iter, positive=positive)
 
 
+def _solve_logistic(D, probs, grid, W0, targets, max_iter, datafit, fit_intercept):
+    """:func:`_solve` for the logistic datafit with an unweighted l1 grid: (W (T, A, p), intercept,
+    gap, n_iter), each problem's intercept starting at the null model's (as the working-set solver's)."""
+    b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
+    l1 = jax.vmap(jax.vmap(lambda pen: pen.l1_l2(D.dtype)[0]))(grid)
+    return native.logreg_path(D.XT, probs.omega, probs.y, l1, W0, b0, targets, max_iter, positive=grid.positive,
+                              fit_intercept=fit_intercept)
+
+
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))
 def native_fit(D, Y, S, pens, W0, tol, max_iter, datafit, *, fit_intercept: bool):
     """T problems sharing ``D`` (``Y``, ``S`` (T, n), ``pens`` with a leading T, ``W0`` (T, p)) solved by
@@ -122,11 +131,8 @@ def native_fit(D, Y, S, pens, W0, tol, max_iter, datafit, *, fit_intercept: bool
         W, gap, it = _solve(D, probs, grid, W0, targets, max_iter, pens.positive)
         W, gap, it = W[:, 0], gap[:, 0], it[:, 0]
         b = datafit.intercept(probs, W, jnp.zeros_like(gap), fit_intercept)
-    else:   # logistic, l1: the intercept starts at the null model's, as the working-set solver's
-        b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
-        l1 = jax.vmap(jax.vmap(lambda pen: pen.l1_l2(D.dtype)[0]))(grid)
-        W, b, gap, it = native.logreg_path(D.XT, probs.omega, probs.y, l1, W0, b0, targets, max_iter,
-                                           positive=pens.positive, fit_intercept=fit_intercept)
+    else:   # logistic, l1
+        W, b, gap, it = _solve_logistic(D, probs, grid, W0, targets, max_iter, datafit, fit_intercept)
         W, b, gap, it = W[:, 0], b[:, 0], gap[:, 0], it[:, 0]
     # one array, so that the host reads one buffer back (5 reads cost 0.06 ms, one 0.02): (T, p + 4) =
     # [coef | intercept | gap | n_iter | converged] (:func:`unpack_fit`)
@@ -154,11 +160,8 @@ def native_path(D, Y, S, grid, W0, tol, max_iter, datafit, *, fit_intercept: boo
         W, gap, it = _solve(D, probs, per_problem, W0, targets, max_iter, grid.positive)   # (T, A, ...)
         b = jax.vmap(lambda w: datafit.intercept(probs, w, jnp.zeros(w.shape[:1], w.dtype), fit_intercept),
                      in_axes=1, out_axes=1)(W)
-    else:   # logistic, l1: the intercept starts at the null model's and is warm-started along the grid
-        b0 = jax.vmap(lambda pr: datafit.intercept0(pr, fit_intercept))(probs)
-        l1 = jax.vmap(jax.vmap(lambda pen: pen.l1_l2(D.dtype)[0]))(per_problem)
-        W, b, gap, it = native.logreg_path(D.XT, probs.omega, probs.y, l1, W0, b0, targets, max_iter,
-                                           positive=grid.positive, fit_intercept=fit_intercept)
+    else:   # logistic, l1: the intercept is warm-started along the grid
+        W, b, gap, it = _solve_logistic(D, probs, per_problem, W0, targets, max_iter, datafit, fit_intercept)
     conv = gap <= targets[:, None]
     swap = lambda a: jnp.swapaxes(a, 0, 1)  # noqa: E731
     return swap(W), swap(b), swap(gap), swap(it), swap(conv)

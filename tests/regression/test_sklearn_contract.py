@@ -102,3 +102,16 @@ def test_plain_arrays_skip_validation_with_the_same_result():
     yb[0] = np.nan
     with pytest.raises(ValueError, match="y.*NaN|NaN.*y"):
         Lasso(alpha=0.05).fit(X, yb)
+    # the logistic estimator: integer labels skip validation, lists do not; same fit, same classes_
+    from sparsestat.regression import SparseLogisticRegression
+
+    lab = (y > np.median(y)).astype(np.int64)
+    a = SparseLogisticRegression(alpha=0.01).fit(X, lab)
+    b = SparseLogisticRegression(alpha=0.01).fit(X.tolist(), lab.tolist())
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.classes_, b.classes_)
+    assert a.n_features_in_ == 100
+    with pytest.raises(ValueError, match="classes|class"):
+        SparseLogisticRegression(alpha=0.01).fit(X, lab * 0 + 3)     # one class
+    with pytest.raises(ValueError, match="Unknown label type|continuous"):
+        SparseLogisticRegression(alpha=0.01).fit(X, y)               # continuous y: validated, refused

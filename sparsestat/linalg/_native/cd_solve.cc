@@ -512,15 +512,15 @@ void PredictStart(const Problem<T>& P, State<T>& S, const T* w1, const T* w2, T 
   if (!moved) return;
   if (!S.fresh) Residual(P, S);
   Residual(P, C);
-  const auto objective = [&](const State<T>& X) {
-    T R2, ry, pen = 0, ww = 0;
-    ResidualSums(P, X.t, &R2, &ry);
+  const auto objective = [&](const State<T>& X) {  // Objective over X's support
+    std::vector<int64_t> sup;
+    std::vector<T> wS;
     for (int64_t j = 0; j < P.p; ++j)
       if (X.w[j] != 0) {
-        pen += P.v[j] * std::abs(X.w[j]);
-        ww += X.w[j] * X.w[j];
+        sup.push_back(j);
+        wS.push_back(X.w[j]);
       }
-    return T(0.5) * R2 + l1 * pen + T(0.5) * l2 * ww;
+    return Objective(P, sup, wS, X.t, l1, l2);
   };
   if (objective(C) < objective(S)) {
     S.w.swap(C.w);
