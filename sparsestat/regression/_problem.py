@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..linalg.host import to_device, to_host_layout
 from ..linalg.shapes import ladder, next_pow2
@@ -33,14 +34,16 @@ class Problem(NamedTuple):
     ym: jax.Array
 
 
-def prepare(X, y, sample_weight, *, center: bool) -> Problem:
-    """Normalise the weights and (for the quadratic intercept) compute the weighted means."""
+def prepare(X, y, sample_weight, *, center: bool, xm=None) -> Problem:
+    """Normalise the weights and (for the quadratic intercept) compute the weighted means. ``xm``: the
+    weighted column means when the caller has them (:attr:`Design.col_means` of an unweighted fit), so
+    that no pass over X is made here."""
     dtype = X.dtype
     n, p = X.shape
     s = jnp.ones((n,), dtype) if sample_weight is None else jnp.asarray(sample_weight, dtype)
     omega = s / jnp.sum(s)
     if center:
-        xm = omega @ X
+        xm = omega @ X if xm is None else jnp.asarray(xm, dtype)
         ym = jnp.sum(omega * y)
     else:
         xm = jnp.zeros((p,), dtype)
@@ -57,10 +60,13 @@ class Design:
     as X for the two products the solvers use: ``D @ w`` = X w and ``v @ D`` = X^T v.
     """
 
-    def __init__(self, XT, n=None, p=None):
+    def __init__(self, XT, n=None, p=None, col_means=None):
         self.XT = XT
         self.n = XT.shape[1] if n is None else n  # the data's size; XT may be zero-padded past it
         self.p = XT.shape[0] if p is None else p
+        # host float64 (p_pad,): X's column means over its n rows (``design(..., col_means=True)``); not
+        # a pytree leaf: inside compiled code a Design is its XT only
+        self.col_means = col_means
 
     @property
     def shape(self):
@@ -127,13 +133,17 @@ def column_block(X, idx):
     return X.columns(idx) if is_design(X) else jnp.take(X, idx, axis=1).T
 
 
-def design(X, *, pad_small: bool = True, dtype=None, on_host: bool = False) -> Design | SparseDesign:
+def design(X, *, pad_small: bool = True, dtype=None, on_host: bool = False,
+           col_means: bool = False) -> Design | SparseDesign:
     """Move X (numpy or jax, (n, p)) to the device once, transposed, as the working-set solvers want it,
     zero-padded to :func:`padded_shape` (``pad_small=False``: only to a multiple of 8 features, the CD
     block), so that datasets of similar size reuse compiled programs. A scipy.sparse X becomes a
     :class:`~sparsestat.regression.sparse_design.SparseDesign` (its nonzeros only, never densified).
     ``on_host=True`` (a dense numpy X used by one compiled call) keeps the transposed copy on the host:
-    it goes to the device with that call."""
+    it goes to the device with that call. ``col_means=True`` (dense numpy X) also stores X's column
+    means (float64, zero-padded) as ``col_means``: the native transpose sums the columns as it copies
+    them, so an unweighted fit with an intercept needs no pass over X for them (5000 x 20000: 21 ms,
+    8-10 % of an alpha_max / 5 fit)."""
     n, p = X.shape
     if pad_small:
         n_pad, p_pad = padded_shape(n, p)
@@ -141,6 +151,10 @@ def design(X, *, pad_small: bool = True, dtype=None, on_host: bool = False) -> D
         n_pad, p_pad = n, -(-p // 8) * 8
     if is_sparse(X):
         return sparse_design(X, shape=(n_pad, p_pad), dtype=dtype)
-    if on_host and not isinstance(X, jax.Array):
-        return Design(to_host_layout(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)
-    return Design(to_device(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)
+    if isinstance(X, jax.Array):
+        return Design(to_device(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad)), n, p)
+    sums = np.zeros(p_pad) if col_means else None
+    host = to_host_layout(X, dtype=dtype, transpose=True, shape=(p_pad, n_pad),
+                          col_sums=None if sums is None else sums[:p])
+    means = None if sums is None else sums / n
+    return Design(host if on_host else jax.device_put(host), n, p, col_means=means)

@@ -44,11 +44,14 @@ def stopping_target(X, prob: Problem, pen, datafit, fit_intercept: bool, tol):
     return tol * datafit.scale(X, prob, fit_intercept)
 
 
-def prepare_batch(X, Y, S, pens, tol, datafit, fit_intercept: bool):
+def prepare_batch(X, Y, S, pens, tol, datafit, fit_intercept: bool, xm=None):
     """The problems of a batch sharing X (``Y``, ``S``: (T, n); ``pens``: leaves with a leading T) and
     their stopping targets (:func:`stopping_target`). Traceable; the solvers run it inside their first
-    compiled program."""
-    probs = jax.vmap(lambda y, s: datafit.prepare(X, y, s, fit_intercept))(Y, S)
+    compiled program. ``xm`` (T, p): the weighted column means, when the caller has them."""
+    if xm is None:
+        probs = jax.vmap(lambda y, s: datafit.prepare(X, y, s, fit_intercept))(Y, S)
+    else:
+        probs = jax.vmap(lambda y, s, m: datafit.prepare(X, y, s, fit_intercept, xm=m))(Y, S, xm)
     targets = jax.vmap(lambda pr, pen: stopping_target(X, pr, pen, datafit, fit_intercept, tol))(probs, pens)
     return probs, targets
 

@@ -71,8 +71,8 @@ class _Datafit:
     def encode(self, Y, xp=jnp):
         return Y
 
-    def prepare(self, X, y, sample_weight, fit_intercept: bool) -> Problem:
-        return prepare(X, y, sample_weight, center=self.centred_intercept and fit_intercept)
+    def prepare(self, X, y, sample_weight, fit_intercept: bool, xm=None) -> Problem:
+        return prepare(X, y, sample_weight, center=self.centred_intercept and fit_intercept, xm=xm)
 
     def corr(self, X, prob: Problem, lin):
         """-dF/dw = -X_c^T raw_grad (prob.xm is zero unless the intercept is centred)."""

@@ -25,7 +25,7 @@ import numpy as np
 from .._validation import check_array_arg, check_int, check_weights
 from ..linalg import native
 from ..linalg.cache import compiled_entry
-from ..linalg.host import to_device
+from ..linalg.host import NATIVE_TRANSPOSE_MIN, to_device
 from ._problem import Problem, design, is_design, padded_shape
 from .sparse_design import SparseDesign, as_csc, is_sparse
 from .certificates import prepare_batch
@@ -212,7 +212,10 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
         # the native solver's design goes to the device with its one call (cheaper than a device_put)
         on_host = working_set and ((solver == "auto" and native_fit_solves(dtype, df, pens, (n, p)))
                                    or (solver == "native_cd" and native_solves(dtype, df, pens)))
-        D = design(X, pad_small=pad_small and not traced, dtype=dtype, on_host=on_host)
+        # a large unweighted fit with an intercept: the column means come with the transposed copy
+        means = (working_set and not on_host and fit_intercept and df.centred_intercept and sw is None
+                 and not traced and not is_sparse(X) and n * p >= NATIVE_TRANSPOSE_MIN)
+        D = design(X, pad_small=pad_small and not traced, dtype=dtype, on_host=on_host, col_means=means)
     if D is not None:
         n_pad, p_pad = D.shape
         if not working_set:
@@ -240,8 +243,12 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
             if solver == "native_cd":
                 raise ValueError("solver='native_cd' takes a dense X; got a sparse one (use solver='auto')")
             # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
+            cm = getattr(D, "col_means", None)
+            xm = (np.broadcast_to(np.asarray(cm, dtype), (T, p_pad)) if cm is not None and sw is None
+                  and fit_intercept and df.centred_intercept and not traced else None)
             st, _, out = ws_solve(D, Y, S, pens, W, tol, datafit=df, fit_intercept=fit_intercept,
-                                  max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host)
+                                  max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host,
+                                  xm=xm)
             warm_out = (st.lin, st.corr)
         coef_h, b_h, gap_h, n_iter_h, conv_h = out
         res = SolveResult(np.ascontiguousarray(coef_h[:, :p]), np.asarray(b_h, dtype), gap_h, n_iter_h, conv_h)

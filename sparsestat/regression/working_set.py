@@ -273,11 +273,12 @@ def _results(probs: Problem, state: WSState, datafit, fit_intercept: bool):
 
 
 @functools.partial(jax.jit, static_argnames=("ws_size", "fit_intercept"))
-def ws_fit(D, Y, S, pens, w0, tol, warm, max_iter, *, ws_size: int, datafit, fit_intercept: bool):
+def ws_fit(D, Y, S, pens, w0, tol, warm, max_iter, xm=None, *, ws_size: int, datafit, fit_intercept: bool):
     """The first compiled call of a solve: prepare the problems (weights, centring, stopping targets),
     certify the start, run rounds at bucket ``ws_size``. Returns ``(state, [active, need], probs,
-    targets, results)`` (:func:`_results`). One program, so that a small fit is one dispatch."""
-    probs, targets = prepare_batch(D, Y, S, pens, tol, datafit, fit_intercept)
+    targets, results)`` (:func:`_results`). One program, so that a small fit is one dispatch. ``xm``
+    (T, p): the problems' column means when the caller has them (no pass over X for them)."""
+    probs, targets = prepare_batch(D, Y, S, pens, tol, datafit, fit_intercept, xm=xm)
     state = _initial_state(D, probs, pens, w0, None, targets, warm, datafit, fit_intercept)
     state, flags = _rounds(D, probs, pens, state, targets, max_iter, ws_size, datafit, fit_intercept)
     return state, flags, probs, targets, _results(probs, state, datafit, fit_intercept)
@@ -300,12 +301,13 @@ def first_bucket(w0_host, p: int, datafit) -> int:
 
 
 def ws_solve(D, Y, S, pens, w0, tol, *, datafit, fit_intercept: bool, max_iter: int, warm=None,
-             w0_host=None):
+             w0_host=None, xm=None):
     """The working-set solve of a batch of problems sharing the design ``D`` (see the module
     docstring): one compiled call (:func:`ws_fit`), plus one per bucket a working set outgrows.
     ``Y``, ``S`` (T, n) targets and sample weights, ``pens`` (leading axis T), ``w0`` (T, p) may be
     numpy (handed over with the call). ``w0_host``: the start on the host, if the caller has it (sizes
-    the first bucket without a device read).
+    the first bucket without a device read). ``xm`` (T, p): the column means of the problems' centring,
+    when the caller has them (``Design.col_means`` of an unweighted fit).
 
     Returns ``(state, probs, results)``: the final :class:`WSState` (on the device; its iterates are
     certified), the prepared problems, and (coef, intercept, gap, n_iter, converged) as numpy arrays,
@@ -314,7 +316,7 @@ def ws_solve(D, Y, S, pens, w0, tol, *, datafit, fit_intercept: bool, max_iter: 
     datafit = datafit.unweighted()
     mi = np.int32(max_iter)
     B = first_bucket(w0_host, p, datafit)
-    state, flags, probs, targets, out = ws_fit(D, Y, S, pens, w0, tol, warm, mi, ws_size=B, datafit=datafit,
+    state, flags, probs, targets, out = ws_fit(D, Y, S, pens, w0, tol, warm, mi, xm, ws_size=B, datafit=datafit,
                                                fit_intercept=fit_intercept)
     while True:
         (active, need), out_h = jax.device_get((flags, out))

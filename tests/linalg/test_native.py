@@ -205,6 +205,36 @@ def test_transpose_into_any_strides(dtype, monkeypatch):
         assert not np.asarray(D)[:, 301:].any()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_into_column_sums(dtype, monkeypatch):
+    """With ``sums`` the transpose also returns the column sums (in double, for any strides); a
+    to_host_layout asked for them gets them from the native copy or, below its threshold, from numpy."""
+    from sparsestat.linalg import host
+    from sparsestat.linalg.host import aligned_empty, to_host_layout
+
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((301, 517)) + 3.0).astype(dtype)
+    for src in (X, np.asfortranarray(X), X[::2, 1::3]):
+        out = aligned_empty((src.shape[1], src.shape[0]), dtype)
+        sums = np.full(src.shape[1], np.nan)
+        assert native.transpose_into(src, out, sums)
+        assert np.array_equal(out, src.T)
+        np.testing.assert_allclose(sums, src.astype(np.float64).sum(axis=0), rtol=1e-13)
+    with pytest.raises(ValueError, match="sums"):
+        native.transpose_into(X, aligned_empty((517, 301), dtype), np.zeros(3))
+    with pytest.raises(ValueError, match="sums"):
+        native.transpose_into(X, aligned_empty((517, 301), dtype), np.zeros(517, np.float32))
+    with enable_x64():
+        for threshold in (0, 2 ** 40):     # the native copy, then numpy's
+            monkeypatch.setattr(host, "NATIVE_TRANSPOSE_MIN", threshold)
+            sums = np.zeros(517)
+            H = to_host_layout(X, transpose=True, shape=(520, 304), col_sums=sums)
+            assert np.array_equal(H[:517, :301], X.T) and not H[517:].any() and not H[:, 301:].any()
+            np.testing.assert_allclose(sums, X.astype(np.float64).sum(axis=0), rtol=1e-12)
+        with pytest.raises(ValueError, match="col_sums"):
+            to_host_layout(X, transpose=True, col_sums=np.zeros(301))
+
+
 def test_another_jaxlib_minor_version_falls_back_with_a_reason():
     """An extension built against another jaxlib minor version is not registered (XLA's FFI is only
     known to be compatible within one), says why, and keeps the jaxlib-independent transpose."""

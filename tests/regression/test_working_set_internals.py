@@ -163,3 +163,41 @@ def test_lassocv_n_alphas_is_the_old_name_of_an_integer_alphas():
     assert a.alpha_ == b.alpha_
     with pytest.raises(ValueError, match="n_alphas"):
         LassoCV(n_alphas=0).fit(X, y)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_intercept_column_means_from_the_transposed_copy(weighted, monkeypatch, x64):
+    """Large unweighted fits with an intercept take X's column means from the native transpose (no pass
+    over X in the compiled call); forced here at a small size, the fit equals the one that computes them
+    in the program. Weighted fits ignore a design's unweighted means."""
+    import importlib
+
+    from sparsestat.linalg import host
+
+    solve_mod = importlib.import_module("sparsestat.regression.solve")
+
+    X, y, _ = problem(60, 150, seed=11)
+    X = X + np.linspace(-2.0, 3.0, X.shape[1])            # columns far from centred
+    y = y + 4.0
+    sw = np.random.default_rng(2).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    a = alpha_max(X, y, True, sw) / 10
+    kw = dict(solver="ws_cd", tol=1e-10, fit_intercept=True, sample_weights=None if sw is None else sw[None])
+    ref = solve_batch(X, y[None], Quadratic(), L1(a), **kw)
+    monkeypatch.setattr(solve_mod, "NATIVE_TRANSPOSE_MIN", 0)
+    monkeypatch.setattr(host, "NATIVE_TRANSPOSE_MIN", 0)
+    seen = []
+    real = ws.ws_solve
+    monkeypatch.setattr(solve_mod, "ws_solve", lambda *a_, **k: seen.append(k["xm"]) or real(*a_, **k))
+    got = solve_batch(X, y[None], Quadratic(), L1(a), **kw)
+    assert (seen[0] is None) == weighted
+    if not weighted:
+        np.testing.assert_allclose(seen[0][0, :X.shape[1]], X.mean(0), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(got.coef), np.asarray(ref.coef), atol=1e-9)
+    np.testing.assert_allclose(np.asarray(got.intercept), np.asarray(ref.intercept), atol=1e-9)
+    # a prepared design carrying unweighted means, used for a weighted fit: the means are not taken
+    if weighted:
+        D = design(X, col_means=True)
+        assert D.col_means is not None
+        got_d = solve_batch(D, y[None], Quadratic(), L1(a), **kw)
+        assert seen[-1] is None
+        np.testing.assert_allclose(np.asarray(got_d.coef), np.asarray(ref.coef), atol=1e-9)
