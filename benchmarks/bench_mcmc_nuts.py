@@ -18,7 +18,11 @@ inside a compiled loop).
 
     python -m benchmarks mcmc_nuts [--targets breast_cancer,digits,horseshoe,relu]
         [--agess-warmup W] [--agess-samples S] [--nuts-warmup 1000] [--nuts-samples 2000]
-        [--out benchmarks/RESULTS.md]
+        [--vectorized] [--out benchmarks/RESULTS.md]
+
+``--vectorized`` adds AGESS with ``chain_method="vectorized"`` (the 4 chains in lock-step under vmap):
+its microseconds per useful evaluation are read against the density evaluated for the 4 chains
+batched (per chain), and ``lock-step`` is the batched evaluations over the useful ones.
 """
 
 from __future__ import annotations
@@ -110,6 +114,13 @@ def _iteration_profile(p, dtype):
     return {name: _loop_us(f, jnp.full((p,), 0.01, dtype)) for name, f in pieces.items()}
 
 
+def _lockstep(r):
+    """Batched evaluations over useful ones of a vectorized run's draws (``num_evals``, chains x draws):
+    at each iteration the batch evaluates as often as its busiest chain."""
+    e = np.asarray(r.num_evals, np.float64)
+    return float(e.max(axis=0).sum()) * e.shape[0] / float(e.sum())
+
+
 def _worker(target, sampler, warmup, samples, seed, out_path):
     import jax
     import jax.numpy as jnp
@@ -138,6 +149,8 @@ def _worker(target, sampler, warmup, samples, seed, out_path):
                 evals, evals_draws, run_s = None, float(steps.sum()), wall
             else:
                 kw = dict(kernel="ess", mean=0.0, cov=1.0) if sampler == "ess" else {}
+                if sampler == "agess-vectorized":
+                    kw = dict(chain_method="vectorized")
                 f = tgt.logdensity
                 if sampler == "ess":   # ESS samples the likelihood against its N(0, I) prior
                     f = (lambda b, g=tgt.logdensity: g(b) + 0.5 * b @ b)
@@ -148,7 +161,9 @@ def _worker(target, sampler, warmup, samples, seed, out_path):
                 evals = float(r.num_evals.sum() + r.warmup_num_evals.sum())
                 evals_draws, run_s = float(r.num_evals.sum()), r.run_time
             res[run] = {"wall_s": wall, "run_s": run_s, "evals": evals, "evals_draws": evals_draws}
-        if sampler == "agess":
+            if sampler == "agess-vectorized":   # evaluations made in lock-step (every chain, every step)
+                res[run]["lockstep"] = _lockstep(r)
+        if sampler.startswith("agess"):
             res["density_us"] = _density_cost(tgt.logdensity, x0)
             res["profile_us"] = _iteration_profile(tgt.dim, x0.dtype)
     np.save(out_path, x)
@@ -168,12 +183,16 @@ def _one(target, sampler, warmup, samples, seed):
             return x, json.load(fh)
 
 
-def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0):
+def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0, vectorized=False, nuts=True):
     from sparsestat.mcmc.diagnostics import bulk_ess, split_rhat
 
     rows, checks, profile = [], [], []
     for target in targets:
         samplers = ("agess", "ess") if target == "relu" else ("agess", "nuts-vectorized", "nuts-sequential")
+        if not nuts:
+            samplers = ("agess",)
+        if vectorized:
+            samplers = samplers[:1] + ("agess-vectorized",) + samplers[1:]
         draws = {}
         for s in samplers:
             if s.startswith("nuts"):
@@ -192,9 +211,13 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
                    "ESS/s warm": float(ess.min()) / warm["wall_s"], "ESS/s cold": float(ess.min()) / cold["wall_s"],
                    "evals/iter": evals / (CHAINS * (w + n)), "ESS per 1k evals": 1000 * float(ess.min()) / evals}
             if "density_us" in m:
+                vec = s == "agess-vectorized"
                 row["us/eval"] = 1e6 * warm["run_s"] / evals
                 row["density us (1 chain / 4 batched)"] = "{:.2f} / {:.2f}".format(*m["density_us"])
-                row["us/eval / density"] = row["us/eval"] / m["density_us"][0]
+                row["us/eval / density"] = row["us/eval"] / m["density_us"][1 if vec else 0]
+                if vec:
+                    row["lock-step"] = warm["lockstep"]
+            if s == "agess":
                 profile.append({"target": target, "dim": x.shape[-1], "density": m["density_us"][0],
                                 **m["profile_us"]})
             rows.append(row)
@@ -211,7 +234,7 @@ def run(targets, agess_warmup, agess_samples, nuts_warmup, nuts_samples, seed=0)
                            "AGESS/NUTS ESS/s cold": ra["agess"]["ESS/s cold"] / ra[best]["ESS/s cold"],
                            "AGESS/NUTS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra[best]["ESS per 1k evals"],
                            "max |mean diff| / sd": float(z.max())})
-        else:
+        elif "ess" in draws:
             checks.append({"target": target,
                            "AGESS/ESS ESS/s warm": ra["agess"]["ESS/s warm"] / ra["ess"]["ESS/s warm"],
                            "AGESS/ESS ESS per eval": ra["agess"]["ESS per 1k evals"] / ra["ess"]["ESS per 1k evals"]})
@@ -231,10 +254,13 @@ def main(argv=None):
     ap.add_argument("--nuts-warmup", type=int, default=1000)
     ap.add_argument("--nuts-samples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--vectorized", action="store_true", help="also AGESS with chain_method='vectorized'")
+    ap.add_argument("--nuts", default="both", choices=["both", "none"],
+                    help="'none': AGESS rows only (no NUTS runs, no NUTS ratios)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     rows, checks, profile = run(a.targets.split(","), a.agess_warmup, a.agess_samples, a.nuts_warmup,
-                                a.nuts_samples, a.seed)
+                                a.nuts_samples, a.seed, vectorized=a.vectorized, nuts=a.nuts != "none")
     text = ("## bench_mcmc_nuts (issue 21)\n\n" + f"`python -m benchmarks mcmc_nuts {' '.join(argv)}`\n\n"
             + machine_info() + "\n\n" + _fmt(rows) + "\n\nRatios and agreement:\n\n" + _fmt(checks)
             + "\n\nPieces of an AGESS iteration, microseconds each (compiled loops, one chain):\n\n" + _fmt(profile)
