@@ -185,15 +185,24 @@ ffi::Error CdEpochRows(ffi::Buffer<D> XT, ffi::Buffer<ffi::S32> idx_buf, ffi::Bu
   CopyInto(t, t_in.typed_data(), n);
   T St = 0;
   for (int64_t i = 0; i < n; ++i) St += t[i];
+  // a coordinate that moves updates t and computes the next one's product in the same pass (AxpyDot:
+  // bitwise the Dot after AxpyOm)
+  T dot = m > 0 && s[0] > 0 ? Dot(x + idx[0] * n, t, n) : T(0);
   for (int64_t j = 0; j < m; ++j) {
     const T* xj = x + idx[j] * n;
+    const T* xn = j + 1 < m && s[j + 1] > 0 ? x + idx[j + 1] * n : nullptr;
     const T wj = w[j];
-    const T nw = s[j] > 0 ? CoordinateUpdate(wj, Dot(xj, t, n) - xm[j] * St, s[j], a[j], l2, positive) : T(0);
+    const T nw = s[j] > 0 ? CoordinateUpdate(wj, dot - xm[j] * St, s[j], a[j], l2, positive) : T(0);
     const T d = nw - wj;
     if (d != 0) {
-      AxpyOm(d, xj, xm[j], om, t, n);
+      if (xn != nullptr)
+        dot = AxpyDot(d, xj, xm[j], om, t, xn, n);
+      else
+        AxpyOm(d, xj, xm[j], om, t, n);
       St -= d * c[j];
       w[j] = nw;
+    } else if (xn != nullptr) {
+      dot = Dot(xn, t, n);
     }
   }
   return ffi::Error::Success();

@@ -72,6 +72,11 @@ struct Problem {
     else
       AxpyOm(d, col(j), xm[j], om, t, n);
   }
+  // Update(d, j, t), then returns col(k) . t (the next coordinate's product, in the same pass)
+  T UpdateDot(T d, int64_t j, T* t, int64_t k) const {
+    return om0 > 0 ? AxpyDot(d * om0, col(j), xm[j], static_cast<const T*>(nullptr), t, col(k), n)
+                   : AxpyDot(d, col(j), xm[j], om, t, col(k), n);
+  }
   void Ensure(int64_t j) const {
     if (known[j]) return;
     T L;
@@ -152,24 +157,37 @@ void Corr(const Problem<T>& P, const State<T>& S, const int64_t* J, int64_t nJ, 
   }
 }
 
+// One cyclic CD epoch over J. A coordinate that moves updates t and computes the next coordinate's
+// product x_k . t in the same pass (AxpyDot: the same value as Dot after the update, bitwise).
 template <typename T>
 void Epoch(const Problem<T>& P, State<T>& S, const int64_t* J, int64_t nJ, T l1, T l2) {
   T St = 0;
   for (int64_t i = 0; i < P.n; ++i) St += S.t[i];
-  for (int64_t k = 0; k < nJ; ++k) {
+  T* t = S.t.data();
+  auto next = [&](int64_t k) {   // the first coordinate from k on with a step (k == nJ: none)
+    while (k < nJ && !(P.inv_L[J[k]] > 0)) ++k;
+    return k;
+  };
+  int64_t k = next(0);
+  T dot = k < nJ ? Dot(P.col(J[k]), t, P.n) : T(0);
+  while (k < nJ) {
     const int64_t j = J[k];
-    const T sj = P.inv_L[j];
-    if (!(sj > 0)) continue;
-    const T* xj = P.col(j);
+    const int64_t k2 = next(k + 1);
     const T wj = S.w[j];
-    const T g = Dot(xj, S.t.data(), P.n) - P.xm[j] * St;
-    const T nw = CoordinateUpdate(wj, g, sj, l1 * P.v[j], l2, P.positive);
+    const T nw = CoordinateUpdate(wj, dot - P.xm[j] * St, P.inv_L[j], l1 * P.v[j], l2, P.positive);
     const T d = nw - wj;
     if (d != 0) {
-      P.Update(d, j, S.t.data());
+      if (k2 < nJ) {
+        dot = P.UpdateDot(d, j, t, J[k2]);
+      } else {
+        P.Update(d, j, t);
+      }
       St -= d * P.c[j];
       S.w[j] = nw;
+    } else if (k2 < nJ) {
+      dot = Dot(P.col(J[k2]), t, P.n);
     }
+    k = k2;
   }
   S.St = St;
 }

@@ -49,6 +49,36 @@ constexpr int kAcc = 8;
   SPARSESTAT_CLONES void AxpyC##SUFFIX(T d, const T* __restrict__ x, T xm, T* __restrict__ t, int64_t n) { \
     for (int64_t i = 0; i < n; ++i) t[i] -= d * (x[i] - xm);                                       \
   }                                                                                              \
+  /* t -= d om o (x - xm) (om == nullptr: om = 1), then returns nx . t in Dot's summation order:  \
+     one pass over t for a coordinate's update and the next coordinate's gradient */             \
+  SPARSESTAT_CLONES T AxpyDot##SUFFIX(T d, const T* __restrict__ x, T xm, const T* __restrict__ om, \
+                                      T* __restrict__ t, const T* __restrict__ nx, int64_t n) {  \
+    T acc[kAcc] = {0};                                                                           \
+    int64_t i = 0;                                                                               \
+    if (om == nullptr) {                                                                         \
+      for (; i + kAcc <= n; i += kAcc)                                                           \
+        for (int k = 0; k < kAcc; ++k) {                                                         \
+          const T u = t[i + k] - d * (x[i + k] - xm);                                            \
+          t[i + k] = u;                                                                          \
+          acc[k] += nx[i + k] * u;                                                               \
+        }                                                                                        \
+    } else {                                                                                     \
+      for (; i + kAcc <= n; i += kAcc)                                                           \
+        for (int k = 0; k < kAcc; ++k) {                                                         \
+          const T u = t[i + k] - d * (om[i + k] * (x[i + k] - xm));                              \
+          t[i + k] = u;                                                                          \
+          acc[k] += nx[i + k] * u;                                                               \
+        }                                                                                        \
+    }                                                                                            \
+    T tail = 0;                                                                                  \
+    for (; i < n; ++i) {                                                                         \
+      const T u = t[i] - d * (om == nullptr ? (x[i] - xm) : om[i] * (x[i] - xm));                \
+      t[i] = u;                                                                                  \
+      tail += nx[i] * u;                                                                         \
+    }                                                                                            \
+    return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + \
+           tail;                                                                                 \
+  }                                                                                              \
   /* (sum om (x - xm), sum om (x - xm)^2) */                                                     \
   SPARSESTAT_CLONES void Stats##SUFFIX(const T* x, T xm, const T* om, int64_t n, T* c, T* L) {    \
     T a[kAcc] = {0}, b[kAcc] = {0};                                                              \
@@ -72,6 +102,13 @@ constexpr int kAcc = 8;
 SPARSESTAT_VECTOR_KERNELS(double, F64)
 SPARSESTAT_VECTOR_KERNELS(float, F32)
 
+inline double AxpyDot(double d, const double* x, double xm, const double* om, double* t, const double* nx,
+                      int64_t n) {
+  return AxpyDotF64(d, x, xm, om, t, nx, n);
+}
+inline float AxpyDot(float d, const float* x, float xm, const float* om, float* t, const float* nx, int64_t n) {
+  return AxpyDotF32(d, x, xm, om, t, nx, n);
+}
 inline void AxpyOm(double d, const double* x, double xm, const double* om, double* t, int64_t n) {
   AxpyOmF64(d, x, xm, om, t, n);
 }

@@ -194,18 +194,27 @@ int64_t NewtonInner(const Problem<T>& P, State<T>& S, const std::vector<int64_t>
     }
     // kPasses cyclic CD passes on the model (the passes past the budget are not run)
     const int passes = static_cast<int>(std::min<int64_t>(kPasses, left));
-    for (int pass = 0; pass < passes; ++pass)
+    // (a coordinate that moves updates rt and computes the next one's product in the same pass:
+    // AxpyDot, bitwise the Dot after AxpyOm)
+    for (int pass = 0; pass < passes; ++pass) {
+      T dot = nJ > 0 ? Dot(P.col(ws[0]), W.rt.data(), n) : T(0);
       for (int64_t k = 0; k < nJ; ++k) {
         const T* xj = P.col(ws[k]);
-        const T g = Dot(xj, W.rt.data(), n) - W.mu[k] * Srt;
-        const T nv = CoordinateUpdate(W.vJ[k], g, W.inv_h[k], l1, T(0), P.positive);
+        const T* xn = k + 1 < nJ ? P.col(ws[k + 1]) : nullptr;
+        const T nv = CoordinateUpdate(W.vJ[k], dot - W.mu[k] * Srt, W.inv_h[k], l1, T(0), P.positive);
         const T dl = nv - W.vJ[k];
         if (dl != 0) {
-          AxpyOm(dl, xj, W.mu[k], W.h.data(), W.rt.data(), n);
+          if (xn != nullptr)
+            dot = AxpyDot(dl, xj, W.mu[k], W.h.data(), W.rt.data(), xn, n);
+          else
+            AxpyOm(dl, xj, W.mu[k], W.h.data(), W.rt.data(), n);
           Srt -= dl * W.c[k];
           W.vJ[k] = nv;
+        } else if (xn != nullptr) {
+          dot = Dot(xn, W.rt.data(), n);
         }
       }
+    }
     ep += passes;
     // the direction, back to uncentred columns: z moves by X_c d - G / Hb, b by -G / Hb - mu . d
     const T shift = -fi * shift_g;
