@@ -262,7 +262,8 @@ def main(argv=None):
     rows, checks, profile = run(a.targets.split(","), a.agess_warmup, a.agess_samples, a.nuts_warmup,
                                 a.nuts_samples, a.seed, vectorized=a.vectorized, nuts=a.nuts != "none")
     text = ("## bench_mcmc_nuts (issue 21)\n\n" + f"`python -m benchmarks mcmc_nuts {' '.join(argv)}`\n\n"
-            + machine_info() + "\n\n" + _fmt(rows) + "\n\nRatios and agreement:\n\n" + _fmt(checks)
+            + machine_info() + "\n\n" + _fmt(rows)
+            + ("\n\nRatios and agreement:\n\n" + _fmt(checks) if checks else "")
             + "\n\nPieces of an AGESS iteration, microseconds each (compiled loops, one chain):\n\n" + _fmt(profile)
             + "\n")
     print(text)
