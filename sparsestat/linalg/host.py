@@ -53,12 +53,23 @@ def _advise(mm, name):
             pass
 
 
+def _close(mm):
+    try:
+        mm.close()
+    except BufferError:   # pragma: no cover - still exported: unmapped when the export goes
+        pass
+
+
 def _release(mm):
-    """A block's last view is gone: keep it as the pool's free block (the previous one is unmapped)."""
+    """A block's last view is gone: keep it as the pool's free block (the previous one is unmapped).
+    (Runs from a finalizer, possibly on another thread: list appends and pops are atomic.)"""
     _advise(mm, "MADV_FREE")
     _FREE.append(mm)
     while len(_FREE) > 1:
-        _FREE.pop(0).close()
+        try:
+            _close(_FREE.pop(0))
+        except IndexError:   # pragma: no cover - another thread took it
+            break
 
 
 def _pooled_bytes(nbytes: int) -> np.ndarray:
@@ -73,7 +84,7 @@ def _pooled_bytes(nbytes: int) -> np.ndarray:
         if nbytes <= len(cand) <= nbytes + nbytes // 2:
             mm = cand
         else:
-            cand.close()
+            _close(cand)
     if mm is None:
         mm = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         _advise(mm, "MADV_HUGEPAGE")
@@ -86,7 +97,10 @@ def release_host_buffers() -> None:
     """Unmap the pool's free host block (up to the size of the largest design copied since; blocks in
     use are unmapped when their arrays are gone and another block is free)."""
     while _FREE:
-        _FREE.pop().close()
+        try:
+            _close(_FREE.pop())
+        except IndexError:   # pragma: no cover - another thread took it
+            break
 
 
 def aligned_empty(shape, dtype) -> np.ndarray:
