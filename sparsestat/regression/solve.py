@@ -207,14 +207,17 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
     pens = jax.tree_util.tree_map(bcast, penalties)
     W = xp.zeros((T, p), dtype) if W0 is None else xp.broadcast_to(xp.asarray(W0, dtype), (T, p))
 
+    # an unweighted least-squares fit with an intercept centres by X's plain column means, which a large
+    # dense design's transposed copy can compute as it copies (design(col_means=True))
+    plain_means = fit_intercept and df.centred_intercept and sw is None and not traced
+
     # zero-pad to the shape ladder (weight-0 rows, zero columns): similar shapes share executables
     if D is None and (working_set or is_sparse(X)):
         # the native solver's design goes to the device with its one call (cheaper than a device_put)
         on_host = working_set and ((solver == "auto" and native_fit_solves(dtype, df, pens, (n, p)))
                                    or (solver == "native_cd" and native_solves(dtype, df, pens)))
-        # a large unweighted fit with an intercept: the column means come with the transposed copy
-        means = (working_set and not on_host and fit_intercept and df.centred_intercept and sw is None
-                 and not traced and not is_sparse(X) and n * p >= NATIVE_TRANSPOSE_MIN)
+        means = (plain_means and working_set and not on_host and not is_sparse(X)
+                 and n * p >= NATIVE_TRANSPOSE_MIN)
         D = design(X, pad_small=pad_small and not traced, dtype=dtype, on_host=on_host, col_means=means)
     if D is not None:
         n_pad, p_pad = D.shape
@@ -243,9 +246,8 @@ def _solve_batch(X, Y, datafit, penalties, *, solver="auto", tol=1e-6, max_iter=
             if solver == "native_cd":
                 raise ValueError("solver='native_cd' takes a dense X; got a sparse one (use solver='auto')")
             # a path's warm (lin, corr) holds when lin depends on w alone (the intercept centred out)
-            cm = getattr(D, "col_means", None)
-            xm = (np.broadcast_to(np.asarray(cm, dtype), (T, p_pad)) if cm is not None and sw is None
-                  and fit_intercept and df.centred_intercept and not traced else None)
+            cm = getattr(D, "col_means", None)   # (a prepared Design may carry them for a weighted fit)
+            xm = np.broadcast_to(np.asarray(cm, dtype), (T, p_pad)) if plain_means and cm is not None else None
             st, _, out = ws_solve(D, Y, S, pens, W, tol, datafit=df, fit_intercept=fit_intercept,
                                   max_iter=max_iter, warm=warm if df.centred_intercept else None, w0_host=W_host,
                                   xm=xm)
